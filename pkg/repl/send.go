@@ -1,0 +1,152 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+const (
+	// rawChunk is how many bytes the paced raw REPL writes at once. It is
+	// half the 256-byte UART receive buffer of the ESP8266 port
+	// (ports/esp8266/uart.c), as in mpremote.
+	rawChunk = 128
+	// rawAhead is how far the paced writer may run ahead of the line.
+	rawAhead = 64
+)
+
+// checkSource rejects control characters that the raw REPL would act on
+// instead of compiling: Ctrl-A to Ctrl-E end, reset or cancel a command.
+func checkSource(code []byte) error {
+	for i, b := range code {
+		if b < 0x20 && b != '\n' && b != '\r' && b != '\t' {
+			return fmt.Errorf("command has control byte 0x%02x at offset %d; the raw REPL would act on it", b, i)
+		}
+	}
+	return nil
+}
+
+// sendPaste sends code in raw-paste mode and reports whether the board took
+// it that way. On firmware without raw-paste it returns false with the raw
+// REPL ready for a plain command.
+func (c *Conn) sendPaste(ctx context.Context, code []byte) (bool, error) {
+	if err := checkSource(code); err != nil {
+		return false, err
+	}
+	if err := c.write([]byte{ctrlE, 'A', ctrlA}); err != nil {
+		return false, err
+	}
+	resp, err := c.rd.readN(ctx, c.opts.Timeout, 2)
+	if err != nil {
+		return false, fmt.Errorf("waiting for the raw-paste answer: %w", err)
+	}
+	switch {
+	case bytes.Equal(resp, []byte("R\x01")):
+	case bytes.Equal(resp, []byte("R\x00")):
+		// The board knows raw-paste but has it disabled.
+		c.pasteOK = new(bool)
+		return false, nil
+	default:
+		// v1.13 and older put Ctrl-E and "A" in the line and take Ctrl-A as
+		// a request to enter the raw REPL again: they print the banner.
+		rest, err := c.rd.readUntil(ctx, c.opts.Timeout, rawBanner[len(rawBanner)-4:])
+		if err != nil || !bytes.HasSuffix(append(resp, rest...), rawBanner) {
+			return false, &ProtocolError{Step: "to a raw-paste request", Got: append(resp, rest...)}
+		}
+		c.pasteOK = new(bool)
+		return false, nil
+	}
+	ok := true
+	c.pasteOK = &ok
+	hdr, err := c.rd.readN(ctx, c.opts.Timeout, 2)
+	if err != nil {
+		return false, fmt.Errorf("reading the raw-paste window: %w", err)
+	}
+	c.window = int(binary.LittleEndian.Uint16(hdr))
+	if c.window == 0 {
+		return false, &ProtocolError{Step: "as the raw-paste window", Got: hdr}
+	}
+	if err := c.pasteBody(ctx, code); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+// pasteBody writes code within the windows the board grants: the board sends
+// the window size once and then one Ctrl-A for each further window it can
+// take (MicroPython shared/runtime/stdin reader, mp_reader_stdin_readbyte).
+func (c *Conn) pasteBody(ctx context.Context, code []byte) error {
+	remain := c.window
+	for i := 0; i < len(code); {
+		for remain == 0 || c.rd.pending() > 0 {
+			b, err := c.rd.readN(ctx, c.opts.Timeout, 1)
+			if err != nil {
+				return fmt.Errorf("waiting for a raw-paste window: %w", err)
+			}
+			switch b[0] {
+			case ctrlA:
+				remain += c.window
+			case ctrlD:
+				// The board ended the paste early; acknowledge as mpremote does.
+				_ = c.write([]byte{ctrlD})
+				return &ProtocolError{Step: "during raw-paste (the board ended it early)", Got: b}
+			default:
+				return &ProtocolError{Step: "during raw-paste", Got: b}
+			}
+		}
+		n := min(remain, len(code)-i)
+		if err := c.write(code[i : i+n]); err != nil {
+			return err
+		}
+		remain -= n
+		i += n
+	}
+	if err := c.write([]byte{ctrlD}); err != nil {
+		return err
+	}
+	// Window grants may still arrive before the board acknowledges the end.
+	ack, err := c.rd.readUntil(ctx, c.opts.Timeout, []byte{ctrlD})
+	if err != nil {
+		return fmt.Errorf("waiting for the end of raw-paste: %w", err)
+	}
+	if len(bytes.Trim(ack[:len(ack)-1], "\x01")) != 0 {
+		return &ProtocolError{Step: "at the end of raw-paste", Got: ack}
+	}
+	return nil
+}
+
+// sendRaw writes code in the plain raw REPL, paced to the line rate so that
+// the board's 256-byte receive buffer never holds more than a chunk, since
+// firmware without raw-paste has no flow control.
+func (c *Conn) sendRaw(ctx context.Context, code []byte) error {
+	if err := checkSource(code); err != nil {
+		return err
+	}
+	byteTime := time.Duration(10 * float64(time.Second) / float64(c.opts.Baud))
+	start := time.Now()
+	for i := 0; i < len(code); i += rawChunk {
+		j := min(i+rawChunk, len(code))
+		if err := c.write(code[i:j]); err != nil {
+			return err
+		}
+		due := start.Add(time.Duration(j-rawAhead) * byteTime)
+		if wait := time.Until(due); wait > 0 {
+			if err := sleepCtx(ctx, wait); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.write([]byte{ctrlD}); err != nil {
+		return err
+	}
+	resp, err := c.rd.readN(ctx, c.opts.Timeout, 2)
+	if err != nil {
+		return fmt.Errorf("waiting for OK: %w", err)
+	}
+	if !bytes.Equal(resp, []byte("OK")) {
+		return &ProtocolError{Step: "instead of OK", Got: resp}
+	}
+	return nil
+}

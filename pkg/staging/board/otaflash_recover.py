@@ -1,0 +1,29 @@
+# otaflash boot-time recovery: finishes or rolls back a swap that a power
+# cut interrupted. MicroPython v1.13+, no f-strings, no allocation beyond a
+# few small strings.
+import os
+def _st(p):
+    try:
+        return os.stat(p)[0]
+    except OSError:
+        return 0
+def _rm(p):
+    m = _st(p)
+    if m & 0x4000:
+        if _st(p + '/.version'):
+            os.remove(p + '/.version')
+        for n in os.listdir(p):
+            _rm(p + '/' + n)
+        os.rmdir(p)
+    elif m:
+        os.remove(p)
+def run(d):
+    if _st('/next/.version'):
+        if _st(d):
+            _rm('/prev')
+            os.rename(d, '/prev')
+        os.rename('/next', d)
+    elif not _st(d) and _st('/prev/.version'):
+        os.rename('/prev', d)
+    if _st('/prev') and not _st('/prev/.version'):
+        _rm('/prev')

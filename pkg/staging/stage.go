@@ -1,0 +1,271 @@
+package staging
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/otaflash/otaflash/pkg/release"
+)
+
+// maxCommand is the largest command staging sends, in bytes of source. An
+// ESP8266 has about 30 KB of free heap, and the raw REPL holds and compiles a
+// whole command at once on v1.13.
+const maxCommand = 1000
+
+// Progress describes how far staging is.
+type Progress struct {
+	// File is the path being sent, relative to the app folder.
+	File string
+	// Index counts files from 1; Files is how many the release has.
+	Index, Files int
+	// Done and Total count file bytes: sent or found already on the board.
+	Done, Total int64
+	// FileDone is set once File is verified on the board; Kept tells that
+	// it was there already and nothing was sent.
+	FileDone, Kept bool
+}
+
+// StageReport says what staging sent and what it found already in place.
+type StageReport struct {
+	// Resumed reports whether an earlier partial staging of the same
+	// version was continued.
+	Resumed bool
+	// Sent and Kept count files written and files already verified.
+	Sent, Kept int
+	// BytesSent counts file bytes written.
+	BytesSent int64
+	// Removed lists paths in /next that the release does not have.
+	Removed []string
+}
+
+// boardEntry is a file or folder listed by the on-board _ls helper.
+type boardEntry struct {
+	dir    bool
+	sha256 string
+}
+
+// stage writes tree into /next as version and verifies each file. A partial
+// /next of the same version is resumed: files whose SHA-256 already matches
+// are kept. Anything else in /next is removed first.
+func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version string) (StageReport, error) {
+	var rep StageReport
+	existing := map[string]boardEntry{}
+	if st.NextPresent && st.Staging == version {
+		listed, err := b.list(ctx, nextDir)
+		if err != nil {
+			return rep, err
+		}
+		existing = listed
+		rep.Resumed = true
+		b.logf("stage: resuming version %s in /next (%d entries there)", version, len(existing))
+	} else {
+		b.logf("stage: new /next for version %s", version)
+		code := fmt.Sprintf("_rm('/next')\nos.mkdir('/next')\nf=open('/next/.version_on_reboot','w')\nf.write(%s)\nf.close()", pyStr(version))
+		if _, err := b.exec(ctx, code); err != nil {
+			return rep, fmt.Errorf("creating /next: %w", err)
+		}
+	}
+
+	removed, err := b.removeExtra(ctx, tree, existing)
+	if err != nil {
+		return rep, err
+	}
+	rep.Removed = removed
+	if err := b.makeDirs(ctx, tree, existing); err != nil {
+		return rep, err
+	}
+
+	var done int64
+	total := tree.TotalSize()
+	for i, f := range tree.Files {
+		progress := Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total}
+		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == hex.EncodeToString(f.SHA256[:]) {
+			rep.Kept++
+			done += f.Size
+			b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true, Kept: true})
+			continue
+		}
+		if err := b.sendFile(ctx, f, progress); err != nil {
+			return rep, err
+		}
+		rep.Sent++
+		rep.BytesSent += f.Size
+		done += f.Size
+		b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true})
+	}
+	return rep, nil
+}
+
+func (b *Board) report(p Progress) {
+	if b.opts.Progress != nil {
+		b.opts.Progress(p)
+	}
+}
+
+// list returns the files and folders under dir with their SHA-256 digests,
+// as paths relative to dir.
+func (b *Board) list(ctx context.Context, dir string) (map[string]boardEntry, error) {
+	out, err := b.execTimeout(ctx, fmt.Sprintf("_ls(%s)", pyStr(dir)), 0)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	entries := map[string]boardEntry{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		switch {
+		case len(fields) == 2 && fields[0] == "d":
+			entries[fields[1]] = boardEntry{dir: true}
+		case len(fields) == 3 && fields[0] == "f":
+			entries[fields[1]] = boardEntry{sha256: fields[2]}
+		case sc.Text() == "":
+		default:
+			return nil, fmt.Errorf("listing %s: unexpected line %q", dir, sc.Text())
+		}
+	}
+	return entries, nil
+}
+
+// removeExtra removes what /next holds that the release does not: leftovers
+// of another attempt, or a file where the release has a folder and back.
+func (b *Board) removeExtra(ctx context.Context, tree *release.Tree, existing map[string]boardEntry) ([]string, error) {
+	files := map[string]bool{".version_on_reboot": true}
+	for _, f := range tree.Files {
+		files[f.Path] = true
+	}
+	dirs := releaseDirs(tree)
+	var extra []string
+	for p, e := range existing {
+		keep := (e.dir && dirs[p]) || (!e.dir && files[p])
+		if !keep {
+			extra = append(extra, p)
+		}
+	}
+	sort.Strings(extra)
+	var removed []string
+	for _, p := range extra {
+		if len(removed) > 0 && strings.HasPrefix(p, removed[len(removed)-1]+"/") {
+			delete(existing, p)
+			continue // inside a folder already removed
+		}
+		if _, err := b.exec(ctx, fmt.Sprintf("_rm(%s)", pyStr(boardPath(nextDir, p)))); err != nil {
+			return removed, fmt.Errorf("removing /next/%s: %w", p, err)
+		}
+		removed = append(removed, p)
+		delete(existing, p)
+	}
+	return removed, nil
+}
+
+// releaseDirs returns every folder that the release's file paths pass through.
+func releaseDirs(tree *release.Tree) map[string]bool {
+	dirs := map[string]bool{}
+	for _, f := range tree.Files {
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	return dirs
+}
+
+// makeDirs creates the release's folders in /next, parents first, several
+// per command.
+func (b *Board) makeDirs(ctx context.Context, tree *release.Tree, existing map[string]boardEntry) error {
+	var dirs []string
+	for d := range releaseDirs(tree) {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs) // a parent sorts before its children
+	var batch strings.Builder
+	flush := func() error {
+		if batch.Len() == 0 {
+			return nil
+		}
+		_, err := b.exec(ctx, batch.String())
+		batch.Reset()
+		if err != nil {
+			return fmt.Errorf("creating folders in /next: %w", err)
+		}
+		return nil
+	}
+	for _, d := range dirs {
+		if e, ok := existing[d]; ok && e.dir {
+			continue
+		}
+		line := fmt.Sprintf("_mk(%s)\n", pyStr(boardPath(nextDir, d)))
+		if batch.Len()+len(line) > maxCommand {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch.WriteString(line)
+	}
+	return flush()
+}
+
+// sendFile writes one file in base64 chunks that keep each command under
+// maxCommand, then has the board hash it and compares the digest.
+func (b *Board) sendFile(ctx context.Context, f release.File, progress Progress) error {
+	target := pyStr(boardPath(nextDir, f.Path))
+	closing := fmt.Sprintf("_cl(%s)", target)
+	room := maxCommand - len("_wr('')\n") - len(closing)
+	chunk := min(b.opts.ChunkSize, room/4*3)
+	if chunk <= 0 {
+		return fmt.Errorf("file name %q is too long to send in a command of %d bytes", f.Path, maxCommand)
+	}
+
+	r, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	}
+	defer r.Close()
+
+	if _, err := b.exec(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
+		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
+	}
+	buf := make([]byte, chunk)
+	var sent int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			cmd := "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')"
+			if _, werr := b.exec(ctx, cmd); werr != nil {
+				return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
+			}
+			sent += int64(n)
+			progress.Done += int64(n)
+			b.report(progress)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+		}
+	}
+	out, err := b.exec(ctx, closing)
+	if err != nil {
+		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
+	}
+	got := strings.TrimSpace(out)
+	if want := hex.EncodeToString(f.SHA256[:]); got != want {
+		return &VerifyError{Path: f.Path, Want: want, Got: got}
+	}
+	return nil
+}
+
+// VerifyError is a file whose SHA-256 on the board differs from the release's.
+type VerifyError struct {
+	Path, Want, Got string
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("verifying /next/%s: board has sha256 %s, release has %s", e.Path, e.Got, e.Want)
+}

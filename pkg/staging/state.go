@@ -1,0 +1,103 @@
+package staging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// State is what the board's flash and firmware show about installed,
+// staged and previous versions.
+type State struct {
+	// Firmware is the MicroPython version, such as "1.13.0".
+	Firmware string `json:"firmware"`
+	// Platform is sys.platform, such as "esp8266".
+	Platform string `json:"platform"`
+	// MainDir is the app folder, such as "/project".
+	MainDir string `json:"main_dir"`
+	// AppPresent reports whether the app folder exists.
+	AppPresent bool `json:"app_present"`
+	// Installed is the app folder's .version, or "" when it has none.
+	Installed string `json:"installed"`
+	// NextPresent reports whether /next exists.
+	NextPresent bool `json:"next_present"`
+	// Staged is /next/.version: a release verified in full but not yet swapped in.
+	Staged string `json:"staged"`
+	// Staging is /next/.version_on_reboot: a release whose files may be partial.
+	Staging string `json:"staging"`
+	// PrevPresent reports whether /prev exists.
+	PrevPresent bool `json:"prev_present"`
+	// Previous is /prev/.version: the version that revert restores.
+	Previous string `json:"previous"`
+	// BlockSize, FreeFlash and TotalFlash come from os.statvfs('/'), in bytes.
+	BlockSize  int64 `json:"block_size"`
+	FreeFlash  int64 `json:"free_flash"`
+	TotalFlash int64 `json:"total_flash"`
+	// FreeRAM is gc.mem_free() after gc.collect(), in bytes.
+	FreeRAM int64 `json:"free_ram"`
+}
+
+// Interrupted reports whether an earlier update or revert stopped part way:
+// a staged or partial /next, a missing app folder, or a partly removed /prev.
+func (s State) Interrupted() bool {
+	return s.NextPresent || !s.AppPresent || (s.PrevPresent && s.Previous == "")
+}
+
+// inspectCode prints the state as JSON. sys.implementation exists from
+// MicroPython v1.10 on; os.statvfs's fields are (f_bsize, f_frsize, f_blocks,
+// f_bfree, f_bavail, ...).
+const inspectCode = `import sys,json
+s=os.statvfs('/')
+gc.collect()
+d=%s
+print(json.dumps({'fw':'.'.join([str(x) for x in sys.implementation.version[:3]]),'plat':sys.platform,'app':_st(d)!=0,'cur':_rv(d+'/.version'),'next':_st('/next')!=0,'nv':_rv('/next/.version'),'np':_rv('/next/.version_on_reboot'),'prev':_st('/prev')!=0,'pv':_rv('/prev/.version'),'bs':s[0],'free':s[0]*s[4],'total':s[0]*s[2],'ram':gc.mem_free()}))`
+
+// Inspect reads the board's state.
+func (b *Board) Inspect(ctx context.Context) (State, error) {
+	out, err := b.exec(ctx, fmt.Sprintf(inspectCode, pyStr(b.appDir())))
+	if err != nil {
+		return State{}, fmt.Errorf("reading the board's state: %w", err)
+	}
+	var raw struct {
+		Firmware string  `json:"fw"`
+		Platform string  `json:"plat"`
+		App      bool    `json:"app"`
+		Current  *string `json:"cur"`
+		Next     bool    `json:"next"`
+		Staged   *string `json:"nv"`
+		Staging  *string `json:"np"`
+		Prev     bool    `json:"prev"`
+		Previous *string `json:"pv"`
+		Block    int64   `json:"bs"`
+		Free     int64   `json:"free"`
+		Total    int64   `json:"total"`
+		RAM      int64   `json:"ram"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &raw); err != nil {
+		return State{}, fmt.Errorf("reading the board's state: unexpected output %q: %w", out, err)
+	}
+	return State{
+		Firmware:    raw.Firmware,
+		Platform:    raw.Platform,
+		MainDir:     b.appDir(),
+		AppPresent:  raw.App,
+		Installed:   deref(raw.Current),
+		NextPresent: raw.Next,
+		Staged:      deref(raw.Staged),
+		Staging:     deref(raw.Staging),
+		PrevPresent: raw.Prev,
+		Previous:    deref(raw.Previous),
+		BlockSize:   raw.Block,
+		FreeFlash:   raw.Free,
+		TotalFlash:  raw.Total,
+		FreeRAM:     raw.RAM,
+	}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
