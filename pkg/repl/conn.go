@@ -206,36 +206,7 @@ func (c *Conn) Exec(ctx context.Context, code string) ([]byte, error) {
 
 // ExecTimeout is Exec with its own bound on how long the command may run.
 func (c *Conn) ExecTimeout(ctx context.Context, code string, timeout time.Duration) ([]byte, error) {
-	if !c.inRaw || c.broken {
-		if err := c.EnterRaw(ctx); err != nil {
-			return nil, err
-		}
-	}
-	c.broken = true // cleared once the answer has been read in full
-	if err := c.send(ctx, []byte(code)); err != nil {
-		return nil, err
-	}
-	stdout, err := c.rd.readUntil(ctx, timeout, []byte{ctrlD})
-	if err != nil {
-		return nil, fmt.Errorf("reading the output of %q: %w", firstLine(code), err)
-	}
-	stderr, err := c.rd.readUntil(ctx, c.opts.Timeout, []byte{ctrlD})
-	if err != nil {
-		return nil, fmt.Errorf("reading the traceback of %q: %w", firstLine(code), err)
-	}
-	if _, err := c.rd.readUntil(ctx, c.opts.Timeout, []byte(">")); err != nil {
-		return nil, fmt.Errorf("waiting for the raw REPL prompt: %w", err)
-	}
-	c.broken = false
-	stdout = stdout[:len(stdout)-1]
-	stderr = stderr[:len(stderr)-1]
-	if len(stderr) > 0 {
-		return stdout, &RemoteError{
-			Command:   firstLine(code),
-			Traceback: strings.ReplaceAll(string(stderr), "\r\n", "\n"),
-		}
-	}
-	return stdout, nil
+	return c.ExecStream(ctx, code, timeout, nil)
 }
 
 // send transmits one command and waits until the board has accepted it.

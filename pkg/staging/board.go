@@ -19,6 +19,22 @@ var recoverSource string
 //go:embed board/helpers.py
 var helpersSource string
 
+// transferSource defines the binary receiver and the on-board copy.
+//
+//go:embed board/transfer.py
+var transferSource string
+
+// Transfer modes for Options.Transfer.
+const (
+	// TransferAuto uses binary where the board offers sys.stdin.buffer and
+	// micropython.kbd_intr, and base64 otherwise or after binary failed.
+	TransferAuto = "auto"
+	// TransferBinary sends raw bytes to a receiver on the board.
+	TransferBinary = "binary"
+	// TransferBase64 sends base64 text inside raw REPL commands.
+	TransferBase64 = "base64"
+)
+
 // Folders of the on-board layout; see the package comment.
 const (
 	nextDir = "/next"
@@ -32,6 +48,8 @@ type Options struct {
 	// ChunkSize is how many file bytes one write command carries. Default
 	// 720, which base64 turns into a command of under 1 KB.
 	ChunkSize int
+	// Transfer is TransferAuto (the default), TransferBinary or TransferBase64.
+	Transfer string
 	// Progress, when set, is called as staging advances.
 	Progress func(Progress)
 	// Logf, when set, receives one line for each step taken on the board.
@@ -44,6 +62,11 @@ type Board struct {
 	opts Options
 	// helpersAt is the conn entry count at which the helpers were defined.
 	helpersAt int
+	// binary reports whether files go through the binary receiver.
+	binary bool
+	// binaryFailed is set when a binary transfer failed; the rest of the
+	// session uses base64.
+	binaryFailed bool
 }
 
 // New returns a Board that works through conn.
@@ -54,6 +77,9 @@ func New(conn *repl.Conn, opts Options) *Board {
 	opts.MainDir = strings.Trim(opts.MainDir, "/")
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 720
+	}
+	if opts.Transfer == "" {
+		opts.Transfer = TransferAuto
 	}
 	return &Board{conn: conn, opts: opts, helpersAt: -1}
 }
@@ -100,12 +126,36 @@ func (b *Board) ensureHelpers(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, src := range []string{recoverSource, helpersSource} {
+	for _, src := range []string{recoverSource, helpersSource, transferSource} {
 		if _, err := b.conn.Exec(ctx, compact(src)); err != nil {
 			return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
 		}
 	}
 	b.helpersAt = b.conn.Entries()
+	return b.chooseTransfer(ctx)
+}
+
+// chooseTransfer settles the transfer mode for this session. Binary needs
+// sys.stdin.buffer.readinto and micropython.kbd_intr, which MicroPython has
+// on the ESP8266 from v1.13 on but not on every port.
+func (b *Board) chooseTransfer(ctx context.Context) error {
+	switch b.opts.Transfer {
+	case TransferBase64:
+		b.binary = false
+		return nil
+	case TransferBinary, TransferAuto:
+	default:
+		return fmt.Errorf("invalid transfer mode %q: use auto, binary or base64", b.opts.Transfer)
+	}
+	out, err := b.conn.Exec(ctx, "print(hasattr(sys.stdin,'buffer') and hasattr(sys.stdin.buffer,'readinto') and hasattr(micropython,'kbd_intr'))")
+	if err != nil {
+		return fmt.Errorf("checking for binary transfer: %w", err)
+	}
+	b.binary = strings.TrimSpace(string(out)) == "True" && !b.binaryFailed
+	if !b.binary && b.opts.Transfer == TransferBinary {
+		return fmt.Errorf("binary transfer needs sys.stdin.buffer.readinto and micropython.kbd_intr, which this board lacks: use --transfer base64")
+	}
+	b.logf("transfer: binary=%v", b.binary)
 	return nil
 }
 

@@ -3,10 +3,8 @@ package staging
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -37,8 +35,10 @@ type StageReport struct {
 	// Resumed reports whether an earlier partial staging of the same
 	// version was continued.
 	Resumed bool
-	// Sent and Kept count files written and files already verified.
-	Sent, Kept int
+	// Sent counts files sent over the line, Copied files copied on the
+	// board from the installed version because their SHA-256 matched, and
+	// Kept files already verified in /next by an earlier run.
+	Sent, Copied, Kept int
 	// BytesSent counts file bytes written.
 	BytesSent int64
 	// Removed lists paths in /next that the release does not have.
@@ -73,6 +73,21 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		}
 	}
 
+	// Installed files by SHA-256, so that unchanged and renamed files are
+	// copied on the board instead of sent.
+	installed := map[string]string{}
+	if st.AppPresent {
+		listed, err := b.list(ctx, b.appDir())
+		if err != nil {
+			return rep, err
+		}
+		for p, e := range listed {
+			if !e.dir {
+				installed[e.sha256] = p
+			}
+		}
+	}
+
 	removed, err := b.removeExtra(ctx, tree, existing)
 	if err != nil {
 		return rep, err
@@ -92,7 +107,16 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 			b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true, Kept: true})
 			continue
 		}
-		if err := b.sendFile(ctx, f, progress); err != nil {
+		if src, ok := installed[hex.EncodeToString(f.SHA256[:])]; ok {
+			if err := b.copyFile(ctx, src, f); err != nil {
+				return rep, err
+			}
+			rep.Copied++
+			done += f.Size
+			b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true, Kept: true})
+			continue
+		}
+		if err := b.putFile(ctx, f, progress); err != nil {
 			return rep, err
 		}
 		rep.Sent++
@@ -210,55 +234,15 @@ func (b *Board) makeDirs(ctx context.Context, tree *release.Tree, existing map[s
 	return flush()
 }
 
-// sendFile writes one file in base64 chunks that keep each command under
-// maxCommand, then has the board hash it and compares the digest.
-func (b *Board) sendFile(ctx context.Context, f release.File, progress Progress) error {
-	target := pyStr(boardPath(nextDir, f.Path))
-	closing := fmt.Sprintf("_cl(%s)", target)
-	room := maxCommand - len("_wr('')\n") - len(closing)
-	chunk := min(b.opts.ChunkSize, room/4*3)
-	if chunk <= 0 {
-		return fmt.Errorf("file name %q is too long to send in a command of %d bytes", f.Path, maxCommand)
-	}
-
-	r, err := f.Open()
+// copyFile copies an unchanged file (src, relative to the app folder) from the installed version into /next
+// on the board, 256 bytes at a time, and verifies the copy.
+func (b *Board) copyFile(ctx context.Context, src string, f release.File) error {
+	code := fmt.Sprintf("_cp(%s,%s)", pyStr(boardPath(b.appDir(), src)), pyStr(boardPath(nextDir, f.Path)))
+	out, err := b.exec(ctx, code)
 	if err != nil {
-		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+		return fmt.Errorf("copying %s/%s to /next/%s: %w", b.appDir(), src, f.Path, err)
 	}
-	defer r.Close()
-
-	if _, err := b.exec(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
-		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
-	}
-	buf := make([]byte, chunk)
-	var sent int64
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			cmd := "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')"
-			if _, werr := b.exec(ctx, cmd); werr != nil {
-				return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
-			}
-			sent += int64(n)
-			progress.Done += int64(n)
-			b.report(progress)
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
-		}
-	}
-	out, err := b.exec(ctx, closing)
-	if err != nil {
-		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
-	}
-	got := strings.TrimSpace(out)
-	if want := hex.EncodeToString(f.SHA256[:]); got != want {
-		return &VerifyError{Path: f.Path, Want: want, Got: got}
-	}
-	return nil
+	return checkDigest(f, strings.TrimSpace(out))
 }
 
 // VerifyError is a file whose SHA-256 on the board differs from the release's.

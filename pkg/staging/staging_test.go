@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -234,8 +235,8 @@ func TestUpdateAlreadyUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("forced Update: %v", err)
 	}
-	if rep.UpToDate || rep.Stage.Sent != 1 {
-		t.Errorf("forced Update: UpToDate = %v, Sent = %d; want a reinstall", rep.UpToDate, rep.Stage.Sent)
+	if rep.UpToDate || rep.Stage.Sent+rep.Stage.Copied != 1 {
+		t.Errorf("forced Update: UpToDate = %v, Sent = %d, Copied = %d; want a reinstall", rep.UpToDate, rep.Stage.Sent, rep.Stage.Copied)
 	}
 }
 
@@ -324,7 +325,9 @@ func TestUpdateResumesAfterPowerCut(t *testing.T) {
 	for _, fw := range firmwares {
 		t.Run("firmware "+fw, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, fw)
+			// The board stays off after the cut until the test powers it on,
+			// so the first run ends with the update half staged.
+			r := newRig(t, fw, func(o *simboard.Options) { o.CutDowntime = -1 })
 			ctx := testContext(t)
 			files := map[string][]byte{}
 			for _, name := range []string{"a.bin", "b.bin", "c.bin", "d.bin", "e.bin", "f.bin"} {
@@ -337,7 +340,13 @@ func TestUpdateResumesAfterPowerCut(t *testing.T) {
 			}
 			_, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: tree, Version: "1.0.0"})
 			if err == nil {
-				t.Fatalf("Update survived a power cut")
+				t.Fatalf("Update succeeded on a board without power")
+			}
+			if got := readFlash(t, r.flash, "project"); len(got) != 0 {
+				t.Errorf("/project written before the swap: %d files", len(got))
+			}
+			if err := r.board.PowerOn(); err != nil {
+				t.Fatal(err)
 			}
 			if err := r.board.WaitBoot(ctx, 2); err != nil {
 				t.Fatal(err)
@@ -347,10 +356,76 @@ func TestUpdateResumesAfterPowerCut(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Update after the cut: %v", err)
 			}
-			if !rep.Stage.Resumed || rep.Stage.Kept < 1 {
-				t.Errorf("Stage = %+v, want a resumed staging that kept the verified files", rep.Stage)
+			if !rep.Stage.Resumed {
+				t.Errorf("Stage.Resumed = false, want the staging of 1.0.0 resumed")
+			}
+			if rep.Stage.Kept < 3 || rep.Stage.Sent > 3 {
+				t.Errorf("Stage kept %d and sent %d files; want the 3 verified files kept", rep.Stage.Kept, rep.Stage.Sent)
 			}
 			checkInstalled(t, r.flash, files, "1.0.0")
 		})
+	}
+}
+
+func TestUpdateRetriesThroughPowerCut(t *testing.T) {
+	t.Parallel()
+	// The board boots again 100 ms after the cut, while the update runs.
+	r := newRig(t, "1.27")
+	ctx := testContext(t)
+	files := map[string][]byte{"a.bin": bytes.Repeat([]byte("a"), 3000), "b.bin": bytes.Repeat([]byte("b"), 3000)}
+	if err := r.board.CutAt("close", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, files), Version: "1.0.0"}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if boots := r.board.Stats().Boots; boots < 2 {
+		t.Errorf("board booted %d times, want the cut to have happened", boots)
+	}
+	checkInstalled(t, r.flash, files, "1.0.0")
+}
+
+func TestUpdateSendsOnlyChangedFiles(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "1.27")
+	ctx := testContext(t)
+	v1 := map[string][]byte{}
+	for i := 0; i < 30; i++ {
+		v1[fmt.Sprintf("lib/mod%02d.py", i)] = bytes.Repeat([]byte(fmt.Sprintf("x%02d = %d\n", i, i)), 300)
+	}
+	v2 := map[string][]byte{}
+	for name, body := range v1 {
+		v2[name] = body
+	}
+	v2["lib/mod00.py"] = []byte("changed = True\n") // changed
+	v2["lib/added.py"] = []byte("added = True\n")   // added
+	delete(v2, "lib/mod01.py")                      // removed
+	v2["lib/renamed.py"] = v1["lib/mod02.py"]       // renamed
+	delete(v2, "lib/mod02.py")
+
+	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v1), Version: "1.0.0"}); err != nil {
+		t.Fatalf("Update to 1.0.0: %v", err)
+	}
+	full := r.board.Stats().HostToBoard
+
+	// A file edited by hand on the board is found by its hash, not by the version.
+	if _, err := r.conn.Exec(ctx, "f = open('/project/lib/mod03.py', 'w')\nf.write('edited by hand')\nf.close()"); err != nil {
+		t.Fatalf("editing a file on the board: %v", err)
+	}
+	rep, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v2), Version: "1.1.0"})
+	if err != nil {
+		t.Fatalf("Update to 1.1.0: %v", err)
+	}
+	delta := r.board.Stats().HostToBoard - full
+	if rep.Stage.Sent != 3 {
+		t.Errorf("Sent = %d, want 3 (changed, added, edited by hand)", rep.Stage.Sent)
+	}
+	if rep.Stage.Copied != 27 {
+		t.Errorf("Copied = %d, want 27 (unchanged and renamed)", rep.Stage.Copied)
+	}
+	checkInstalled(t, r.flash, v2, "1.1.0")
+	t.Logf("full install: %d bytes to the board; one-file update: %d bytes (%.1f%%)", full, delta, 100*float64(delta)/float64(full))
+	if delta*10 > full {
+		t.Errorf("delta update sent %d bytes, more than 10%% of the full install's %d", delta, full)
 	}
 }

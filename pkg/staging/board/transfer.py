@@ -1,0 +1,40 @@
+# Binary receiver and on-board copy. _rx reads blocks of up to 256 bytes from
+# sys.stdin.buffer, each after a 2-byte little-endian length; length 0 ends.
+# It answers each block with 4 hex digits of its SHA-256, so the host can
+# keep two blocks in flight within the 256-byte UART buffer and catch
+# corruption. Ctrl-C is off while it reads, and back on however it ends.
+import sys, micropython
+def _rx(p):
+    r = sys.stdin.buffer
+    b = bytearray(256)
+    v = memoryview(b)
+    f = open(p, 'wb')
+    micropython.kbd_intr(-1)
+    try:
+        print('r', end='')
+        while 1:
+            r.readinto(v[:2])
+            n = b[0] | b[1] << 8
+            if not n or n > 256:
+                break
+            r.readinto(v[:n])
+            f.write(v[:n])
+            print(_b.hexlify(_h.sha256(v[:n]).digest()[:2]).decode(), end='')
+    finally:
+        micropython.kbd_intr(3)
+        f.close()
+    gc.collect()
+    print('.' + _hs(p))
+def _cp(s, d):
+    b = bytearray(256)
+    i = open(s, 'rb')
+    o = open(d, 'wb')
+    while 1:
+        n = i.readinto(b)
+        if not n:
+            break
+        o.write(b[:n] if n < 256 else b)
+    i.close()
+    o.close()
+    gc.collect()
+    print(_hs(d))

@@ -1,0 +1,227 @@
+package staging
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/otaflash/otaflash/pkg/release"
+	"github.com/otaflash/otaflash/pkg/repl"
+)
+
+const (
+	// blockSize is the payload of one binary block. Two blocks with their
+	// headers stay within the ESP8266's 256-byte UART receive buffer
+	// (ports/esp8266/esp_mphal.c stdin_ringbuf), so the board never drops
+	// bytes while it writes a block to flash.
+	blockSize = 126
+	// blocksInFlight is how many blocks the host sends before it waits
+	// for the board's answer to the oldest.
+	blocksInFlight = 2
+	// fileAttempts bounds the tries for one file before staging fails.
+	fileAttempts = 3
+)
+
+// errBinaryAborted means the binary receiver's answer did not match the
+// block that was sent: a byte was dropped or changed on the line.
+var errBinaryAborted = errors.New("binary transfer aborted")
+
+// putFile writes one file into /next and verifies it, retrying a transfer
+// that the line spoiled. After a binary transfer fails, the rest of the
+// session sends base64.
+func (b *Board) putFile(ctx context.Context, f release.File, progress Progress) error {
+	var err error
+	for attempt := 1; attempt <= fileAttempts; attempt++ {
+		if attempt > 1 {
+			b.logf("stage: retrying %s (attempt %d of %d) after: %v", f.Path, attempt, fileAttempts, err)
+		}
+		if b.binary {
+			err = b.sendBinary(ctx, f, progress)
+			if err != nil && !fatal(err) {
+				b.logf("stage: binary transfer of %s failed, using base64 from now on: %v", f.Path, err)
+				b.binaryFailed = true
+				b.binary = false
+			}
+		} else {
+			err = b.sendBase64(ctx, f, progress)
+		}
+		if err == nil || fatal(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// fatal reports whether an error would recur on a retry: a cancelled
+// context, a board that stopped answering, or a full flash.
+func fatal(err error) bool {
+	var remote *repl.RemoteError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.Is(err, repl.ErrNoResponse):
+		return true
+	case errors.As(err, &remote):
+		exc := remote.Exception()
+		return strings.HasPrefix(exc, "OSError: 28") || strings.Contains(exc, "ENOSPC") || strings.HasPrefix(exc, "MemoryError")
+	}
+	return false
+}
+
+// sendBase64 writes one file in base64 chunks that keep each command under
+// maxCommand, then has the board hash it and compares the digest.
+func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progress) error {
+	target := pyStr(boardPath(nextDir, f.Path))
+	closing := fmt.Sprintf("_cl(%s)", target)
+	room := maxCommand - len("_wr('')\n") - len(closing)
+	chunk := min(b.opts.ChunkSize, room/4*3)
+	if chunk <= 0 {
+		return fmt.Errorf("file name %q is too long to send in a command of %d bytes", f.Path, maxCommand)
+	}
+
+	r, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	}
+	defer r.Close()
+
+	if _, err := b.exec(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
+		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
+	}
+	buf := make([]byte, chunk)
+	var sent int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			cmd := "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')"
+			if _, werr := b.exec(ctx, cmd); werr != nil {
+				return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
+			}
+			sent += int64(n)
+			progress.Done += int64(n)
+			b.report(progress)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+		}
+	}
+	out, err := b.exec(ctx, closing)
+	if err != nil {
+		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
+	}
+	return checkDigest(f, strings.TrimSpace(out))
+}
+
+func checkDigest(f release.File, got string) error {
+	if want := hex.EncodeToString(f.SHA256[:]); got != want {
+		return &VerifyError{Path: f.Path, Want: want, Got: got}
+	}
+	return nil
+}
+
+// sendBinary streams one file to the _rx receiver on the board: blocks of
+// blockSize bytes, each after its 2-byte length, with blocksInFlight blocks
+// unanswered at most. The board answers each block with the first 4 hex
+// digits of its SHA-256 and, at the end, "." and the whole file's digest.
+func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progress) error {
+	r, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	}
+	defer r.Close()
+	if err := b.ensureHelpers(ctx); err != nil {
+		return err
+	}
+
+	timeout := b.answerTimeout()
+	talk := func(s *repl.Stream) error {
+		if ready, err := s.ReadN(1, timeout); err != nil || string(ready) != "r" {
+			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
+		}
+		if err := b.streamBlocks(s, r, &progress, timeout); err != nil {
+			unstick(s)
+			return err
+		}
+		return s.Write([]byte{0, 0})
+	}
+	out, err := b.conn.ExecStream(ctx, fmt.Sprintf("_rx(%s)", pyStr(boardPath(nextDir, f.Path))), timeout, talk)
+	if err != nil {
+		return fmt.Errorf("sending /next/%s: %w", f.Path, err)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, ".") {
+		return fmt.Errorf("%w: unexpected end of /next/%s: %q", errBinaryAborted, f.Path, got)
+	}
+	return checkDigest(f, got[1:])
+}
+
+// answerTimeout bounds the wait for the receiver's answer to a block: the
+// line time of the blocks in flight, plus the board's own time to write
+// them, with a wide margin.
+func (b *Board) answerTimeout() time.Duration {
+	return 2 * time.Second
+}
+
+// streamBlocks sends the file's blocks and checks the board's answers.
+func (b *Board) streamBlocks(s *repl.Stream, r io.Reader, progress *Progress, timeout time.Duration) error {
+	var pending []string
+	buf := make([]byte, 2+blockSize)
+	check := func() error {
+		ack, err := s.ReadN(4, timeout)
+		if err != nil {
+			return fmt.Errorf("%w: no answer to a block: %v", errBinaryAborted, err)
+		}
+		if string(ack) != pending[0] {
+			return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, ack, pending[0])
+		}
+		pending = pending[1:]
+		return nil
+	}
+	for {
+		n, err := io.ReadFull(r, buf[2:])
+		if n > 0 {
+			for len(pending) >= blocksInFlight {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			binary.LittleEndian.PutUint16(buf, uint16(n))
+			sum := sha256.Sum256(buf[2 : 2+n])
+			pending = append(pending, hex.EncodeToString(sum[:2]))
+			if err := s.Write(buf[:2+n]); err != nil {
+				return err
+			}
+			progress.Done += int64(n)
+			b.report(*progress)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading the release: %w", err)
+		}
+	}
+	for len(pending) > 0 {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unstick ends a receiver that lost count of the bytes: zero bytes complete
+// whatever block it reads (at most 256 bytes and a header) and then read as
+// the end marker, so it restores Ctrl-C and returns.
+func unstick(s *repl.Stream) {
+	_ = s.Write(make([]byte, 2+256+2))
+}
