@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otaflash/otaflash/pkg/github"
+	"github.com/otaflash/otaflash/pkg/release"
+)
+
+// releaseFlags choose where a release comes from.
+type releaseFlags struct {
+	repo     string
+	version  string
+	pre      bool
+	source   string
+	token    string
+	apiURL   string
+	cacheDir string
+}
+
+func (f *releaseFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", "", "GitHub repository of the app, as owner/name")
+	fl.StringVar(&f.version, "version", "", `release to install: a version such as 1.2.0 or v1.2.0, or a semver constraint such as "^1.2" (default: the newest stable release); with --source, the version of the local release`)
+	fl.BoolVar(&f.pre, "pre", false, "consider prereleases too")
+	fl.StringVar(&f.source, "source", "", "install a local release instead: a folder (the repo or its main-dir) or a .tar.gz")
+	fl.StringVar(&f.token, "token", "", "GitHub token (default $GITHUB_TOKEN); never printed")
+	fl.StringVar(&f.apiURL, "api-url", "", "GitHub API URL, for GitHub Enterprise such as https://HOST/api/v3/ (default https://api.github.com/)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "folder for downloaded release archives (default the user cache folder/otaflash)")
+}
+
+// resolved is a release ready to install.
+type resolved struct {
+	tree    *release.Tree
+	version string
+	// origin says where the release came from, for the user.
+	origin string
+}
+
+func (f *releaseFlags) githubClient() (*github.Client, error) {
+	token := f.token
+	if token == "" {
+		token = os.Getenv("GITHUB_TOKEN")
+	}
+	return github.New(github.Options{Token: token, APIURL: f.apiURL, CacheDir: f.cacheDir})
+}
+
+// load resolves and reads the release that the flags name.
+func (f *releaseFlags) load(ctx context.Context, mainDir string, stderr io.Writer) (*resolved, error) {
+	switch {
+	case f.source != "" && f.repo != "":
+		return nil, errors.New("--source and --repo both given: use one")
+	case f.source != "":
+		return f.loadSource(mainDir)
+	case f.repo != "":
+		return f.loadGitHub(ctx, mainDir, stderr)
+	}
+	return nil, errors.New("missing release: pass --repo owner/name, or --source with a local folder or .tar.gz")
+}
+
+func (f *releaseFlags) loadSource(mainDir string) (*resolved, error) {
+	info, err := os.Stat(f.source)
+	if err != nil {
+		return nil, fmt.Errorf("reading --source: %w", err)
+	}
+	var tree *release.Tree
+	if info.IsDir() {
+		dir := f.source
+		if sub := filepath.Join(dir, mainDir); isDir(sub) {
+			dir = sub
+		}
+		tree, err = release.FromDir(dir)
+	} else {
+		tree, err = release.FromTarball(f.source, mainDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	version := strings.TrimSpace(f.version)
+	if version == "" {
+		version = tree.Version
+	}
+	if version == "" {
+		tree.Close()
+		return nil, fmt.Errorf("release in %s has no version: pass --version or add a .version file to its %s folder", f.source, mainDir)
+	}
+	return &resolved{tree: tree, version: version, origin: "local release " + f.source}, nil
+}
+
+func isDir(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.IsDir()
+}
+
+func (f *releaseFlags) loadGitHub(ctx context.Context, mainDir string, stderr io.Writer) (*resolved, error) {
+	owner, name, err := github.ParseRepo(f.repo)
+	if err != nil {
+		return nil, err
+	}
+	client, err := f.githubClient()
+	if err != nil {
+		return nil, err
+	}
+	rel, err := client.Resolve(ctx, owner, name, github.Query{Version: f.version, Pre: f.pre})
+	if err != nil {
+		return nil, err
+	}
+	if rel.Source == "tag" {
+		fmt.Fprintf(stderr, "no usable GitHub release in %s; using tag %s\n", f.repo, rel.Tag)
+	}
+	archive, err := client.Download(ctx, owner, name, rel, nil)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := release.FromTarball(archive, mainDir)
+	if err != nil {
+		return nil, fmt.Errorf("release %s of %s: %w", rel.Tag, f.repo, err)
+	}
+	return &resolved{tree: tree, version: rel.Tag, origin: fmt.Sprintf("%s %s", f.repo, rel.Tag)}, nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otaflash/otaflash/pkg/staging"
+)
+
+type updateOptions struct {
+	board           boardFlags
+	release         releaseFlags
+	force           bool
+	noReset         bool
+	discardPrevious bool
+}
+
+func newUpdateCmd(stdout, stderr io.Writer) *cobra.Command {
+	opts := &updateOptions{}
+	cmd := &cobra.Command{
+		Use:   "update --port PORT (--repo OWNER/NAME | --source PATH)",
+		Short: "Install the newest (or a chosen) release of the app on the board",
+		Long: `update installs a release of the app on the board.
+
+It resolves the release (the newest stable GitHub release by semantic version,
+or --version, or a local --source), interrupts the board and enters its raw
+REPL, finishes or rolls back an update that an earlier power cut interrupted,
+and compares the installed version (/<main-dir>/.version). When it differs, it
+stages every file into /next in chunks of under 1 KB, verifies each by SHA-256
+on the board, marks /next complete and swaps it into /<main-dir>, keeping the
+replaced version in /prev for "otaflash revert". Then it soft-resets the board
+so that the new app runs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUpdate(cmd, opts, stdout, stderr)
+		},
+	}
+	opts.board.register(cmd)
+	opts.release.register(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.force, "force", false, "reinstall even if the board already runs this version")
+	fl.BoolVar(&opts.noReset, "no-reset", false, "leave the board in the REPL instead of soft-resetting it into the new app")
+	fl.BoolVar(&opts.discardPrevious, "discard-previous", false, "remove the kept previous version (/prev) when the flash is too full to keep it")
+	return cmd
+}
+
+func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer) error {
+	ctx := cmd.Context()
+	if err := opts.board.validate(); err != nil {
+		return err
+	}
+	rel, err := opts.release.load(ctx, opts.board.mainDir, stderr)
+	if err != nil {
+		return err
+	}
+	defer rel.tree.Close()
+	fmt.Fprintf(stdout, "release: %s (%d files, %s)\n", rel.origin, len(rel.tree.Files), kb(rel.tree.TotalSize()))
+
+	progress := newProgressPrinter(stderr)
+	sess, err := opts.board.connect(ctx, stderr, progress.update)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	start := time.Now()
+	rep, err := sess.board.Update(ctx, staging.UpdateRequest{
+		Tree:            rel.tree,
+		Version:         rel.version,
+		Force:           opts.force,
+		DiscardPrevious: opts.discardPrevious,
+	})
+	progress.finish()
+	if rep.Before.Firmware != "" {
+		fmt.Fprintf(stdout, "board: MicroPython %s on %s, %s installed\n", rep.Before.Firmware, rep.Before.Platform, versionOrNone(rep.Before.Installed))
+	}
+	if rep.Recovered != "" {
+		fmt.Fprintf(stdout, "recovered: %s\n", rep.Recovered)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.UpToDate {
+		fmt.Fprintf(stdout, "up to date: the board already runs %s (use --force to reinstall)\n", rel.version)
+		return nil
+	}
+	s := rep.Stage
+	fmt.Fprintf(stdout, "staged: %d files sent (%s), %d already on the board, in %s\n",
+		s.Sent, kb(s.BytesSent), s.Kept, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "installed: %s (was: %s; kept in /prev for revert)\n", rep.After.Installed, versionOrNone(rep.Before.Installed))
+	if opts.noReset {
+		return nil
+	}
+	if err := sess.conn.SoftReset(ctx); err != nil {
+		return fmt.Errorf("soft-resetting the board into the new app: %w", err)
+	}
+	fmt.Fprintln(stdout, "reset: the board restarted into the new app")
+	return nil
+}
+
+func versionOrNone(v string) string {
+	if v == "" {
+		return "no version"
+	}
+	return "version " + v
+}
