@@ -90,7 +90,11 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 	s := rep.Stage
 	fmt.Fprintf(stdout, "staged: %d files sent (%s), %d already on the board, in %s\n",
 		s.Sent, kb(s.BytesSent), s.Kept, time.Since(start).Round(100*time.Millisecond))
-	fmt.Fprintf(stdout, "installed: %s (was: %s; kept in /prev for revert)\n", rep.After.Installed, versionOrNone(rep.Before.Installed))
+	if rep.After.Previous != "" {
+		fmt.Fprintf(stdout, "installed: %s (version %s kept in /prev for otaflash revert)\n", rep.After.Installed, rep.After.Previous)
+	} else {
+		fmt.Fprintf(stdout, "installed: %s\n", rep.After.Installed)
+	}
 	if opts.noReset {
 		return nil
 	}

@@ -38,10 +38,12 @@ type State struct {
 	FreeRAM int64 `json:"free_ram"`
 }
 
-// Interrupted reports whether an earlier update or revert stopped part way:
-// a staged or partial /next, a missing app folder, or a partly removed /prev.
+// Interrupted reports whether an earlier update or revert stopped part way
+// in a state that recovery changes: a complete /next not yet swapped in, an
+// app folder missing while a version is kept to restore it, or a partly
+// removed /prev. A partial /next alone is left for staging to resume.
 func (s State) Interrupted() bool {
-	return s.NextPresent || !s.AppPresent || (s.PrevPresent && s.Previous == "")
+	return s.Staged != "" || (!s.AppPresent && s.Previous != "") || (s.PrevPresent && s.Previous == "")
 }
 
 // inspectCode prints the state as JSON. sys.implementation exists from

@@ -17,8 +17,7 @@ var ErrNotInstalled = errors.New("no installed version on the board")
 // and did, or "" when there was nothing to do. A partial /next is left for
 // Stage, which resumes it or removes it.
 func (b *Board) Recover(ctx context.Context, st State) (string, error) {
-	prevPartial := st.PrevPresent && st.Previous == ""
-	if st.Staged == "" && st.AppPresent && !prevPartial {
+	if !st.Interrupted() {
 		return "", nil
 	}
 	var found string
@@ -27,8 +26,6 @@ func (b *Board) Recover(ctx context.Context, st State) (string, error) {
 		found = fmt.Sprintf("version %s was staged and verified but not swapped in; finishing the swap", st.Staged)
 	case !st.AppPresent && st.Previous != "":
 		found = fmt.Sprintf("%s was missing; restoring version %s from %s", st.MainDir, st.Previous, prevDir)
-	case !st.AppPresent:
-		found = fmt.Sprintf("%s is missing and no complete version is kept to restore it", st.MainDir)
 	default:
 		found = fmt.Sprintf("%s was partly removed; removing the rest", prevDir)
 	}
