@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -178,6 +179,18 @@ func TestUpdateFreshBoard(t *testing.T) {
 			st := r.board.Stats()
 			if st.LargestCommand > 1024 {
 				t.Errorf("largest command = %d bytes, want at most 1024", st.LargestCommand)
+			}
+			if st.MemoryErrors != 0 {
+				t.Errorf("%d commands ran out of memory", st.MemoryErrors)
+			}
+			minFree := math.MaxInt
+			for _, c := range st.RecentCommands {
+				minFree = min(minFree, c.MemFree)
+			}
+			t.Logf("largest command %d bytes, max gc.mem_alloc %d bytes, least modelled free heap in the last %d commands %d bytes",
+				st.LargestCommand, st.MaxMemAlloc, len(st.RecentCommands), minFree)
+			if minFree < 10*1024 {
+				t.Errorf("modelled free heap fell to %d bytes, want at least 10 KB of the ESP8266's 30 KB left", minFree)
 			}
 			// Ctrl-C still works after the transfer of control bytes.
 			if err := r.conn.EnterRaw(testContext(t)); err != nil {
