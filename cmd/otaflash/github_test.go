@@ -158,3 +158,27 @@ func TestUpdateRejectsMaliciousArchive(t *testing.T) {
 		t.Errorf("the board's flash was touched: %v", entries)
 	}
 }
+
+func TestTokenNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const token = "ghp_secretTOKENvalue1234567890"
+	gh := fakeGitHub(t)
+	gh.RequireToken(token)
+	board, _ := startBoard(t, "1.27", nil)
+	args := githubArgs(gh, t, "update", "--port", board.Port(), "--repo", "acme/app", "--token", token, "-v", "--no-reset")
+	code, stdout, stderr := run(t, args...)
+	if code != 0 {
+		t.Fatalf("update with a token: exit code %d", code)
+	}
+	if strings.Contains(stdout+stderr, token) || strings.Contains(stdout+stderr, token[4:]) {
+		t.Errorf("the token appears in the output")
+	}
+	// A rejected token is not printed either.
+	code, stdout, stderr = run(t, "status", "--port", board.Port(), "--repo", "acme/app", "--api-url", gh.URL(), "--token", "ghp_wrongTOKEN")
+	if code == 0 {
+		t.Errorf("status with a wrong token succeeded")
+	}
+	if strings.Contains(stdout+stderr, "ghp_wrongTOKEN") {
+		t.Errorf("the wrong token appears in the output")
+	}
+}
