@@ -29,10 +29,12 @@ It resolves the release (the newest stable GitHub release by semantic version,
 or --version, or a local --source), interrupts the board and enters its raw
 REPL, finishes or rolls back an update that an earlier power cut interrupted,
 and compares the installed version (/<main-dir>/.version). When it differs, it
-stages every file into /next in chunks of under 1 KB, verifies each by SHA-256
-on the board, marks /next complete and swaps it into /<main-dir>, keeping the
-replaced version in /prev for "otaflash revert". Then it soft-resets the board
-so that the new app runs.`,
+stages the release into /next: files whose SHA-256 matches an installed file
+are copied on the board, the others are sent (in 126-byte binary blocks, or in
+base64 commands of under 1 KB), and each is verified by SHA-256 on the board.
+Then it marks /next complete and swaps it into /<main-dir>, keeping the
+replaced version in /prev for "otaflash revert", and soft-resets the board so
+that the new app runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUpdate(cmd, opts, stdout, stderr)
