@@ -19,6 +19,10 @@ const (
 	ctrlE = 0x05 // raw-paste request, followed by "A" and Ctrl-A
 )
 
+// unstickZeros is a 256-byte block, its 2-byte header and a 2-byte zero
+// length.
+const unstickZeros = 2 + 256 + 2
+
 var (
 	rawBanner      = []byte("raw REPL; CTRL-B to exit\r\n>")
 	friendlyPrompt = []byte(">>> ")
@@ -144,6 +148,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (c *Conn) EnterRaw(ctx context.Context) error {
 	for attempt := 0; attempt < 3; attempt++ {
 		c.rd.discard()
+		if attempt > 0 {
+			// A program that reads sys.stdin with Ctrl-C turned off takes
+			// Ctrl-C as data. otaflash's own binary receiver, left behind by
+			// a host that died, ends at a zero length after at most one
+			// 256-byte block, so zeros set it free; a REPL ignores them.
+			if err := c.write(make([]byte, unstickZeros)); err != nil {
+				return err
+			}
+		}
 		if err := c.write([]byte{'\r', ctrlC}); err != nil {
 			return err
 		}

@@ -194,3 +194,31 @@ func TestOpenSerialMissingPort(t *testing.T) {
 		t.Fatalf("OpenSerial error = %v, want ErrPortNotFound", err)
 	}
 }
+
+func TestEnterRawFreesStuckReceiver(t *testing.T) {
+	t.Parallel()
+	// main.py reads a 200-byte block and then lengths from stdin with Ctrl-C
+	// off, as otaflash's binary receiver does, and loops once a zero length
+	// ends it: the board is stuck until something completes the block.
+	main := "import sys, micropython, time\n" +
+		"micropython.kbd_intr(-1)\n" +
+		"b = bytearray(256)\n" +
+		"sys.stdin.buffer.readinto(memoryview(b)[:200])\n" +
+		"while True:\n" +
+		"    sys.stdin.buffer.readinto(memoryview(b)[:2])\n" +
+		"    if b[0] == 0 and b[1] == 0:\n" +
+		"        break\n" +
+		"micropython.kbd_intr(3)\n" +
+		"freed = True\n" +
+		"while True:\n" +
+		"    time.sleep(0.05)\n"
+	conn, _ := startBoard(t, "1.27", map[string]string{"main.py": main})
+	ctx := testContext(t)
+	if err := conn.EnterRaw(ctx); err != nil {
+		t.Fatalf("EnterRaw: %v", err)
+	}
+	out, err := conn.Exec(ctx, "print(freed)")
+	if err != nil || string(out) != "True\r\n" {
+		t.Errorf("Exec = %q, %v; want the receiver to have ended", out, err)
+	}
+}
