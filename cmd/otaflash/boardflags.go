@@ -18,10 +18,10 @@ import (
 
 // boardFlags are the flags of every command that talks to a board.
 type boardFlags struct {
-	port    string
-	baud    int
-	timeout time.Duration
-	mainDir string
+	port     string
+	baud     int
+	timeout  time.Duration
+	mainDir  string
 	noPaste  bool
 	transfer string
 	verbose  bool
