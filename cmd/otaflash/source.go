@@ -41,7 +41,7 @@ func (f *releaseFlags) register(cmd *cobra.Command) {
 type resolved struct {
 	tree    *release.Tree
 	version string
-	// origin says where the release came from, for the user.
+	// origin describes where the release came from, for the user.
 	origin string
 }
 

@@ -18,7 +18,7 @@ type statusOptions struct {
 	json    bool
 }
 
-// statusReport is what status prints, also as JSON with --json.
+// statusReport is the output of status, printed as text or, with --json, as JSON.
 type statusReport struct {
 	staging.State
 	// Latest is the newest release of --repo, when given.
