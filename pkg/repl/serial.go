@@ -38,6 +38,11 @@ func OpenSerial(name string, baud int) (serial.Port, error) {
 	if err != nil {
 		return nil, classifyOpenError(name, err)
 	}
+	// Output the board sent while no program had the port open is stale.
+	if err := port.ResetInputBuffer(); err != nil {
+		port.Close()
+		return nil, fmt.Errorf("clearing the input buffer of %s: %w", name, err)
+	}
 	return port, nil
 }
 
