@@ -35,7 +35,7 @@ func (p *progressPrinter) update(pr staging.Progress) {
 		if pr.FileDone {
 			what := "sent"
 			if pr.Kept {
-				what = "already on the board"
+				what = "already on the board, copied"
 			}
 			fmt.Fprintf(p.w, "[%d/%d] %s: %s (%s of %s)\n", pr.Index, pr.Files, pr.File, what, kb(pr.Done), kb(pr.Total))
 		}

@@ -68,6 +68,12 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 	}
 	defer sess.Close()
 
+	before, err := sess.board.Inspect(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "board: MicroPython %s on %s, %s installed\n", before.Firmware, before.Platform, versionOrNone(before.Installed))
+
 	start := time.Now()
 	rep, err := sess.board.Update(ctx, staging.UpdateRequest{
 		Tree:            rel.tree,
@@ -76,9 +82,6 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 		DiscardPrevious: opts.discardPrevious,
 	})
 	progress.finish()
-	if rep.Before.Firmware != "" {
-		fmt.Fprintf(stdout, "board: MicroPython %s on %s, %s installed\n", rep.Before.Firmware, rep.Before.Platform, versionOrNone(rep.Before.Installed))
-	}
 	if rep.Recovered != "" {
 		fmt.Fprintf(stdout, "recovered: %s\n", rep.Recovered)
 	}
@@ -90,8 +93,8 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 		return nil
 	}
 	s := rep.Stage
-	fmt.Fprintf(stdout, "staged: %d files sent (%s), %d already on the board, in %s\n",
-		s.Sent, kb(s.BytesSent), s.Kept, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "staged: %d files sent (%s), %d copied on the board from the installed version, %d kept from an earlier run, in %s\n",
+		s.Sent, kb(s.BytesSent), s.Copied, s.Kept, time.Since(start).Round(100*time.Millisecond))
 	if rep.After.Previous != "" {
 		fmt.Fprintf(stdout, "installed: %s (version %s kept in /prev for otaflash revert)\n", rep.After.Installed, rep.After.Previous)
 	} else {
