@@ -63,8 +63,12 @@ func (f *boardFlags) validate() error {
 	default:
 		return fmt.Errorf("invalid --transfer %q: use auto, binary or base64", f.transfer)
 	}
-	if strings.Trim(f.mainDir, "/") == "" || strings.Contains(strings.Trim(f.mainDir, "/"), "/") {
+	dir := strings.Trim(f.mainDir, "/")
+	if dir == "" || strings.Contains(dir, "/") {
 		return fmt.Errorf("invalid --main-dir %q: must be one folder name, such as project", f.mainDir)
+	}
+	if dir == "next" || dir == "prev" {
+		return fmt.Errorf("invalid --main-dir %q: otaflash keeps staged and previous versions in /next and /prev; choose another name", f.mainDir)
 	}
 	return nil
 }
