@@ -2,10 +2,13 @@ package staging
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/otaflash/otaflash/pkg/repl"
 )
@@ -95,23 +98,114 @@ func (b *Board) logf(format string, args ...any) {
 	}
 }
 
-// exec runs code after making sure the helper functions are defined.
+// commandAttempts bounds the tries of one command that the line spoiled.
+const commandAttempts = 3
+
+// exec runs code after making sure the helper functions are defined, and
+// runs it again when the line spoiled it. Every command given to exec must
+// therefore be idempotent: running it twice leaves the board as running it
+// once does.
 func (b *Board) exec(ctx context.Context, code string) (string, error) {
-	return b.execTimeout(ctx, code, 0)
+	var out string
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if out, err = b.execOnce(ctx, code); err == nil || !transient(err) {
+			return out, err
+		}
+		b.logf("command spoiled on the line (attempt %d of %d): %v", attempt, commandAttempts, err)
+	}
+	return out, err
 }
 
-func (b *Board) execTimeout(ctx context.Context, code string, timeout time.Duration) (string, error) {
+// execOnce runs code once, verified, after making sure the helper functions
+// are defined.
+func (b *Board) execOnce(ctx context.Context, code string) (string, error) {
 	if err := b.ensureHelpers(ctx); err != nil {
 		return "", err
 	}
-	var out []byte
-	var err error
-	if timeout > 0 {
-		out, err = b.conn.ExecTimeout(ctx, code, timeout)
-	} else {
-		out, err = b.conn.Exec(ctx, code)
-	}
+	out, err := b.conn.Exec(ctx, verified(code))
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
+}
+
+// execData runs a command that only carries file data, unverified: a
+// spoiled one writes wrong bytes, which the file's SHA-256 check finds.
+func (b *Board) execData(ctx context.Context, code string) (string, error) {
+	if err := b.ensureHelpers(ctx); err != nil {
+		return "", err
+	}
+	out, err := b.conn.Exec(ctx, code)
+	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
+}
+
+// verifierSource defines _x, which runs a command only if its SHA-256
+// matches the one the host computed. A byte lost on the line can turn a
+// command into another valid one (dropping "next" from "_rm('/next')"
+// leaves "_rm('/')"), so commands travel as base64 with the first 4 bytes
+// of their digest. Firmware without raw-paste (v1.13) has no flow control,
+// which makes such a loss possible whenever the board is busy.
+const verifierSource = "def _x(s,h):\n" +
+	" import ubinascii as b,uhashlib as u\n" +
+	" c=b.a2b_base64(s)\n" +
+	" if b.hexlify(u.sha256(c).digest()[:4])!=h:raise ValueError('otaflash: command spoiled on the line')\n" +
+	" exec(c,globals())\n"
+
+// spoiledMessage is the text of the ValueError that _x raises.
+const spoiledMessage = "command spoiled on the line"
+
+// verified wraps code in a call to _x.
+func verified(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return fmt.Sprintf("_x('%s',b'%s')", base64.StdEncoding.EncodeToString([]byte(code)), hex.EncodeToString(sum[:4]))
+}
+
+// defineVerifier defines _x and checks it: a good command must run and a
+// spoiled one must be refused, or the definition itself was spoiled.
+func (b *Board) defineVerifier(ctx context.Context) error {
+	good := verified("print('otaflash-ok')")
+	bad := strings.Replace(verified("print('otaflash-ok')"), "',b'", "',b'0", 1)
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if err = b.tryVerifier(ctx, good, bad); err == nil || !transient(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (b *Board) tryVerifier(ctx context.Context, good, bad string) error {
+	if _, err := b.conn.Exec(ctx, verifierSource); err != nil {
+		return err
+	}
+	out, err := b.conn.Exec(ctx, good)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(out)) != "otaflash-ok" {
+		return &repl.ProtocolError{Step: "from the command verifier", Got: out}
+	}
+	_, err = b.conn.Exec(ctx, bad)
+	var remote *repl.RemoteError
+	if !errors.As(err, &remote) || remote.Type() != "ValueError" {
+		return &repl.ProtocolError{Step: "from the command verifier given a spoiled command", Got: []byte(fmt.Sprint(err))}
+	}
+	return nil
+}
+
+// transient reports whether err may come from bytes lost or changed on the
+// line, so that the same command can succeed when sent again: no answer in
+// time, an answer out of protocol, or a SyntaxError in source that left the
+// host intact. Firmware without raw-paste (v1.13) has no flow control, so a
+// board busy with its flash can drop bytes of a command.
+func transient(err error) bool {
+	var remote *repl.RemoteError
+	var protocol *repl.ProtocolError
+	switch {
+	case errors.Is(err, repl.ErrTimeout), errors.As(err, &protocol):
+		return true
+	case errors.As(err, &remote):
+		return remote.Type() == "SyntaxError" || strings.Contains(remote.Exception(), spoiledMessage)
+	}
+	return false
 }
 
 // ensureHelpers defines the on-board helpers once per raw REPL entry, since a
@@ -126,13 +220,29 @@ func (b *Board) ensureHelpers(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.defineVerifier(ctx); err != nil {
+		return fmt.Errorf("defining the otaflash command verifier on the board: %w", err)
+	}
 	for _, src := range []string{recoverSource, helpersSource, transferSource} {
-		if _, err := b.conn.Exec(ctx, compact(src)); err != nil {
-			return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
+		for _, part := range splitDefinitions(compact(src), maxDefinition) {
+			if err := b.define(ctx, verified(part)); err != nil {
+				return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
+			}
 		}
 	}
 	b.helpersAt = b.conn.Entries()
 	return b.chooseTransfer(ctx)
+}
+
+// define runs a definition, again when the line spoiled it.
+func (b *Board) define(ctx context.Context, code string) error {
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if _, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // chooseTransfer settles the transfer mode for this session. Binary needs
@@ -147,7 +257,14 @@ func (b *Board) chooseTransfer(ctx context.Context) error {
 	default:
 		return fmt.Errorf("invalid transfer mode %q: use auto, binary or base64", b.opts.Transfer)
 	}
-	out, err := b.conn.Exec(ctx, "print(hasattr(sys.stdin,'buffer') and hasattr(sys.stdin.buffer,'readinto') and hasattr(micropython,'kbd_intr'))")
+	var out []byte
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		out, err = b.conn.Exec(ctx, verified("print(hasattr(sys.stdin,'buffer') and hasattr(sys.stdin.buffer,'readinto') and hasattr(micropython,'kbd_intr'))"))
+		if err == nil || !transient(err) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("checking for binary transfer: %w", err)
 	}
@@ -157,6 +274,44 @@ func (b *Board) chooseTransfer(ctx context.Context) error {
 	}
 	b.logf("transfer: binary=%v", b.binary)
 	return nil
+}
+
+// maxDefinition is the largest part of the helpers sent in one command, in
+// bytes before base64, so that the verified command stays under 1 KB.
+const maxDefinition = 680
+
+// splitDefinitions cuts compacted source into parts of at most max bytes at
+// top-level lines, so that no function is split.
+func splitDefinitions(src string, max int) []string {
+	var parts []string
+	var part strings.Builder
+	for _, block := range topLevelBlocks(src) {
+		if part.Len() > 0 && part.Len()+len(block) > max {
+			parts = append(parts, part.String())
+			part.Reset()
+		}
+		part.WriteString(block)
+	}
+	if part.Len() > 0 {
+		parts = append(parts, part.String())
+	}
+	return parts
+}
+
+// topLevelBlocks splits source into runs that each start at an unindented line.
+func topLevelBlocks(src string) []string {
+	var blocks []string
+	for _, line := range strings.SplitAfter(src, "\n") {
+		if line == "" {
+			continue
+		}
+		if len(blocks) == 0 || !strings.HasPrefix(line, " ") {
+			blocks = append(blocks, line)
+		} else {
+			blocks[len(blocks)-1] += line
+		}
+	}
+	return blocks
 }
 
 // compact drops comment lines and turns each four-space indent into one

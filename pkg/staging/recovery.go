@@ -2,7 +2,9 @@ package staging
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -127,19 +129,43 @@ func (b *Board) readText(ctx context.Context, path string) (string, error) {
 // which path is missing.
 func (b *Board) writeText(ctx context.Context, path, text string) error {
 	tmp := path + ".new"
-	if _, err := b.exec(ctx, fmt.Sprintf("_op(%s)", pyStr(tmp))); err != nil {
+	var err error
+	for attempt := 1; attempt <= fileAttempts; attempt++ {
+		if err = b.writeTemp(ctx, tmp, text); err == nil || fatal(err) {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// Guarded by the temporary file's presence, so that running it again
+	// after a lost answer does not remove the file it just replaced.
+	code := fmt.Sprintf("t=%s\np=%s\nif _st(t):\n try:\n  os.rename(t,p)\n except OSError:\n  _rm(p)\n  os.rename(t,p)", pyStr(tmp), pyStr(path))
+	if _, err := b.exec(ctx, code); err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeTemp writes text to tmp and checks its SHA-256 on the board.
+func (b *Board) writeTemp(ctx context.Context, tmp, text string) error {
+	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", pyStr(tmp))); err != nil {
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
 	for data := []byte(text); len(data) > 0; {
 		n := min(len(data), 720)
-		if _, err := b.exec(ctx, "_wr('"+base64.StdEncoding.EncodeToString(data[:n])+"')"); err != nil {
+		if _, err := b.execData(ctx, "_wr('"+base64.StdEncoding.EncodeToString(data[:n])+"')"); err != nil {
 			return fmt.Errorf("writing %s: %w", tmp, err)
 		}
 		data = data[n:]
 	}
-	code := fmt.Sprintf("_cl(%s)\nt=%s\np=%s\ntry:\n os.rename(t,p)\nexcept OSError:\n _rm(p)\n os.rename(t,p)", pyStr(tmp), pyStr(tmp), pyStr(path))
-	if _, err := b.exec(ctx, code); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
+	out, err := b.execOnce(ctx, fmt.Sprintf("_cl(%s)", pyStr(tmp)))
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	sum := sha256.Sum256([]byte(text))
+	if got := strings.TrimSpace(out); got != hex.EncodeToString(sum[:]) {
+		return &VerifyError{Path: tmp, Want: hex.EncodeToString(sum[:]), Got: got}
 	}
 	return nil
 }

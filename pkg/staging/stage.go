@@ -68,6 +68,7 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 	} else {
 		b.logf("stage: new /next for version %s", version)
 		code := fmt.Sprintf("_rm('/next')\nos.mkdir('/next')\nf=open('/next/.version_on_reboot','w')\nf.write(%s)\nf.close()", pyStr(version))
+		// Run again after a lost answer, this removes and writes /next anew.
 		if _, err := b.exec(ctx, code); err != nil {
 			return rep, fmt.Errorf("creating /next: %w", err)
 		}
@@ -136,7 +137,7 @@ func (b *Board) report(p Progress) {
 // list returns the files and folders under dir with their SHA-256 digests,
 // as paths relative to dir.
 func (b *Board) list(ctx context.Context, dir string) (map[string]boardEntry, error) {
-	out, err := b.execTimeout(ctx, fmt.Sprintf("_ls(%s)", pyStr(dir)), 0)
+	out, err := b.exec(ctx, fmt.Sprintf("_ls(%s)", pyStr(dir)))
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}

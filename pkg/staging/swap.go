@@ -39,7 +39,7 @@ func (b *Board) Recover(ctx context.Context, st State) (string, error) {
 // commit marks /next as complete: every file is verified.
 func (b *Board) commit(ctx context.Context) error {
 	b.logf("commit: rename /next/.version_on_reboot to /next/.version")
-	_, err := b.exec(ctx, "os.rename('/next/.version_on_reboot','/next/.version')")
+	_, err := b.exec(ctx, "if not _st('/next/.version'):os.rename('/next/.version_on_reboot','/next/.version')")
 	if err != nil {
 		return fmt.Errorf("marking /next as complete: %w", err)
 	}
@@ -74,7 +74,7 @@ func (b *Board) Revert(ctx context.Context) (State, error) {
 		return st, ErrNoPrevious
 	}
 	b.logf("revert: %s -> /next, then swap", prevDir)
-	code := "_rm('/next')\nos.rename('/prev','/next')"
+	code := "if _st('/prev/.version'):\n _rm('/next')\n os.rename('/prev','/next')"
 	if _, err := b.exec(ctx, code); err != nil {
 		return st, fmt.Errorf("moving /prev to /next: %w", err)
 	}
@@ -95,7 +95,7 @@ func (b *Board) RevertDebug(ctx context.Context) (string, error) {
 	if st.Installed == "" {
 		return "", fmt.Errorf("%w: %s/.version is missing", ErrNotInstalled, st.MainDir)
 	}
-	code := fmt.Sprintf("d=%s\n_mk('/next')\nif _st('/next/.version_on_reboot'):os.remove('/next/.version_on_reboot')\nos.rename(d+'/.version','/next/.version_on_reboot')", pyStr(b.appDir()))
+	code := fmt.Sprintf("d=%s\n_mk('/next')\nif _st(d+'/.version'):\n if _st('/next/.version_on_reboot'):os.remove('/next/.version_on_reboot')\n os.rename(d+'/.version','/next/.version_on_reboot')", pyStr(b.appDir()))
 	if _, err := b.exec(ctx, code); err != nil {
 		return "", fmt.Errorf("moving %s/.version to /next/.version_on_reboot: %w", st.MainDir, err)
 	}

@@ -92,7 +92,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 	}
 	defer r.Close()
 
-	if _, err := b.exec(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
+	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
 		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
 	}
 	buf := make([]byte, chunk)
@@ -101,7 +101,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			cmd := "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')"
-			if _, werr := b.exec(ctx, cmd); werr != nil {
+			if _, werr := b.execData(ctx, cmd); werr != nil {
 				return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
 			}
 			sent += int64(n)
@@ -115,7 +115,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
 		}
 	}
-	out, err := b.exec(ctx, closing)
+	out, err := b.execOnce(ctx, closing)
 	if err != nil {
 		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
 	}
@@ -154,7 +154,7 @@ func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progres
 		}
 		return s.Write([]byte{0, 0})
 	}
-	out, err := b.conn.ExecStream(ctx, fmt.Sprintf("_rx(%s)", pyStr(boardPath(nextDir, f.Path))), timeout, talk)
+	out, err := b.conn.ExecStream(ctx, verified(fmt.Sprintf("_rx(%s)", pyStr(boardPath(nextDir, f.Path)))), timeout, talk)
 	if err != nil {
 		return fmt.Errorf("sending /next/%s: %w", f.Path, err)
 	}
