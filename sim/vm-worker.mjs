@@ -11,7 +11,7 @@ import { FlashFs } from './lib/flash-fs.mjs';
 import { Receiver } from './lib/rx.mjs';
 import { cutEventCode } from './lib/shared-state.mjs';
 import { Transmitter, cookNewlines, StreamRewriter } from './lib/tx.mjs';
-import { runBootScript, patchVersionTuple, mountFlash } from './lib/boot.mjs';
+import { runBootScript, patchPlatform, patchVersionTuple, mountFlash } from './lib/boot.mjs';
 import { Repl } from './lib/repl.mjs';
 
 const { options, ctrlBuffer, ringBuffer, bootKind, startRaw } = workerData;
@@ -22,6 +22,8 @@ const INVOKE_POLL_INTERVAL = 64;
 // VM is taken to be in the busy-wait loop of mp_hal_delay_ms
 // (ports/webassembly/mphalport.c) and the hook sleeps up to 1 ms per call.
 const BUSY_POLL_THRESHOLD = 8;
+// EINTR in the WASI numbering that the VM's libc (Emscripten) compares errno with.
+const WASI_EINTR = 27;
 // Initial size of the VM's own GC heap. The webassembly port grows it on
 // demand (MICROPY_GC_SPLIT_HEAP_AUTO); the ESP8266's RAM limit is modelled
 // separately by --heap and --max-command.
@@ -39,6 +41,7 @@ const vm = {
   discardOutput: false,
   dropPrefix: 0, // bytes of the next VM output to drop ("OK" of raw-paste commands)
   outputTap: null, // optional function that also receives each output chunk
+  stdinInterrupted: false, // true when an interrupt ended the current stdin read
 };
 
 let bannerRewriter = null;
@@ -93,10 +96,15 @@ function waitForInput(seen, timeoutMs) {
   rx.waitForSignal(seen, timeoutMs);
 }
 
-// Date.now is what mp_hal_ticks_ms polls in the busy loop of time.sleep. The
-// hook delivers interrupts and, when polled repeatedly, sleeps up to 1 ms per
-// call (waking early on input) so a sleeping board does not spin a core.
+// Date.now is what mp_hal_ticks_ms polls in the busy loop of time.sleep
+// (mp_hal_delay_ms in ports/webassembly/mphalport.c). The hook schedules a
+// received interrupt and, when polled repeatedly, sleeps up to 1 ms per call
+// (waking early on input) so a sleeping board does not spin a core.
 // time.ticks_ms stays exact because the hook returns the real clock.
+// NOTE: that loop never handles pending exceptions, and the VM exports no
+// function that raises one, so time.sleep(N) runs for all N seconds and
+// KeyboardInterrupt follows at the next pending check. An ESP8266 raises it
+// inside the sleep (ports/esp8266/esp_mphal.c: mp_hal_delay_us polls events).
 const realDateNow = Date.now.bind(Date);
 Date.now = () => {
   if (vm.module) {
@@ -130,14 +138,36 @@ WebAssembly.instantiate = async (binary, imports) => {
   if (imports.wasi_snapshot_preview1 !== imports.env) {
     wrapErrnoImports(imports.wasi_snapshot_preview1);
   }
+  // Wrapped after wrapErrnoImports, so that EINTR reaches the VM unmapped.
+  const wasi = imports.wasi_snapshot_preview1?.fd_read ? imports.wasi_snapshot_preview1 : imports.env;
+  wasi.fd_read = interruptibleRead(wasi.fd_read);
   const result = await realInstantiate(binary, imports);
   vm.memory = result.instance.exports.memory;
   return result;
 };
 
+// Wraps the WASI fd_read import so that a read that an interrupt ended fails
+// with EINTR. VfsPosix reads stdin through MP_HAL_RETRY_SYSCALL
+// (extmod/vfs_posix_file.c, ports/webassembly/mphalport.h), which calls
+// mp_handle_pending(true) on EINTR, so the read itself raises the scheduled
+// KeyboardInterrupt and the bytes it already received are lost. On an ESP8266
+// mp_hal_stdin_rx_chr raises it the same way while it waits for a byte
+// (ports/esp8266/esp_mphal.c: mp_hal_delay_us runs mp_handle_pending(true)).
+function interruptibleRead(fdRead) {
+  return (...args) => {
+    vm.stdinInterrupted = false;
+    const result = fdRead(...args);
+    if (vm.stdinInterrupted) {
+      vm.stdinInterrupted = false;
+      return WASI_EINTR;
+    }
+    return result;
+  };
+}
+
 // Returns one byte for sys.stdin reads, blocking until it arrives. An
-// interrupt ends the read early (null is end of input for the Emscripten
-// device) so the VM raises KeyboardInterrupt at its next pending check.
+// interrupt schedules KeyboardInterrupt and ends the read (null is end of
+// input for the Emscripten device), and interruptibleRead turns it into EINTR.
 function readStdinByte() {
   for (;;) {
     const seen = rx.signal();
@@ -145,6 +175,7 @@ function readStdinByte() {
     rx.publishInterruptChar(interruptChar);
     if (rx.takeInterrupt() && interruptChar !== -1) {
       vm.module._mp_sched_keyboard_interrupt();
+      vm.stdinInterrupted = true;
       return null;
     }
     const byte = rx.pop();
@@ -256,6 +287,7 @@ async function main() {
   });
   flash.load();
   mountFlash(mp);
+  patchPlatform(mp, new Uint32Array(vm.memory.buffer));
   if (options.firmware === '1.13') {
     patchVersionTuple(new Uint32Array(vm.memory.buffer), [1, 27, 0], [1, 13, 0]);
   }

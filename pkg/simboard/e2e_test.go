@@ -135,9 +135,6 @@ func TestInterruptCharFollowsKbdIntr(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.setup == "" {
-				t.Skip("TODO: the simulator ends the read with b'' before raising KeyboardInterrupt; an ESP8266 raises inside the read")
-			}
 			b := startReal(t)
 			c := openConn(t, b)
 			c.enterRaw()

@@ -25,9 +25,9 @@ const FLAGS = [
     default: 256,
     min: 1,
     help:
-      'UART RX ring buffer in bytes; bytes that find it full are dropped (default 256: an ' +
-      'estimate; ports/esp8266/uart.h starts with a 16-byte static ring, UART0_STATIC_RXBUF_LEN, ' +
-      'that machine.UART(rxbuf=...) can enlarge)',
+      'UART RX ring buffer in bytes; bytes that find it full are dropped (default 256: while ' +
+      'UART0 is the REPL, uart0_rx_intr_handler in ports/esp8266/uart.c puts received bytes ' +
+      'into stdin_ringbuf, 256 bytes in ports/esp8266/esp_mphal.c)',
   },
   {
     name: 'command-cost-ms',

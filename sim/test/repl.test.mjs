@@ -209,3 +209,20 @@ test('MemoryError beyond --max-command', async () => {
     await board.close();
   }
 });
+
+for (const firmware of ['1.27', '1.13']) {
+  test(`sys.platform is esp8266 (firmware ${firmware})`, async () => {
+    const board = new TestBoard({ args: ['--firmware', firmware] });
+    try {
+      await board.enterRawRepl();
+      // The patch leaves no names behind in __main__.
+      const leftovers = "print([k for k in globals() if k == 'sys' or k.startswith('_simboard')])";
+      assert.equal(await board.rawCommand(leftovers), 'OK[]\r\n\x04\x04>');
+      assert.equal(await board.rawCommand('import sys\nprint(sys.platform)'), 'OKesp8266\r\n\x04\x04>');
+      assert.equal(await board.rawCommand("print(sys.platform == 'esp8266', len(sys.platform))"), 'OKTrue 7\r\n\x04\x04>');
+      assert.doesNotMatch(board.stderr, /not patched/);
+    } finally {
+      await board.close();
+    }
+  });
+}
