@@ -9,12 +9,13 @@ import (
 )
 
 const (
-	// rawChunk is how many bytes the paced raw REPL writes at once. It is
-	// half the 256-byte UART receive buffer of the ESP8266 port
-	// (ports/esp8266/uart.c), as in mpremote.
-	rawChunk = 128
-	// rawAhead is how far the paced writer may run ahead of the line.
-	rawAhead = 64
+	// rawChunk is how many bytes the paced raw REPL writes at once, and
+	// rawAhead how far it may run ahead of the line. Together they keep at
+	// most 96 bytes queued, which leaves 160 bytes of the ESP8266's 256-byte
+	// receive buffer (ports/esp8266/esp_mphal.c stdin_ringbuf), about 14 ms
+	// at 115200 baud, for moments when the board is busy.
+	rawChunk = 64
+	rawAhead = 32
 )
 
 // checkSource rejects control characters that the raw REPL would act on

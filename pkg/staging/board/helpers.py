@@ -1,5 +1,5 @@
 import gc, ubinascii as _b, uhashlib as _h
-_f = None
+_f = globals().get('_f')
 def _mk(p):
     if not _st(p):
         os.mkdir(p)
