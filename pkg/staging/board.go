@@ -22,6 +22,9 @@ var recoverSource string
 //go:embed board/helpers.py
 var helpersSource string
 
+//go:embed board/state.py
+var stateSource string
+
 // transferSource defines the binary receiver and the on-board copy.
 //
 //go:embed board/transfer.py
@@ -223,7 +226,7 @@ func (b *Board) ensureHelpers(ctx context.Context) error {
 	if err := b.defineVerifier(ctx); err != nil {
 		return fmt.Errorf("defining the otaflash command verifier on the board: %w", err)
 	}
-	for _, src := range []string{recoverSource, helpersSource, transferSource} {
+	for _, src := range []string{recoverSource, helpersSource, stateSource, transferSource} {
 		for _, part := range splitDefinitions(compact(src), maxDefinition) {
 			if err := b.define(ctx, verified(part)); err != nil {
 				return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
@@ -332,10 +335,21 @@ func compact(src string) string {
 }
 
 // pyStr returns a Python expression for s that is safe to paste into code
-// whatever s contains: the UTF-8 bytes as an escaped bytes literal, decoded
-// on the board. Quotes, backslashes, newlines and non-ASCII letters in file
-// names therefore never reach the board's compiler as source text.
+// whatever s contains: a plain literal when s is printable ASCII without
+// quotes or backslashes, else its UTF-8 bytes as an escaped bytes literal,
+// decoded on the board. Quotes, backslashes, newlines and non-ASCII letters
+// in file names therefore never reach the board's compiler as source text.
 func pyStr(s string) string {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\'' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return "'" + s + "'"
+	}
 	var sb strings.Builder
 	sb.WriteString("b'")
 	for i := 0; i < len(s); i++ {

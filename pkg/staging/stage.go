@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/otaflash/otaflash/pkg/release"
@@ -76,7 +77,7 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 
 	// Installed files by SHA-256, so that unchanged and renamed files are
 	// copied on the board instead of sent.
-	installed := map[string]string{}
+	installed := map[string]string{} // short digest to path
 	if st.AppPresent {
 		listed, err := b.list(ctx, b.appDir())
 		if err != nil {
@@ -98,25 +99,38 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		return rep, err
 	}
 
-	var done int64
-	total := tree.TotalSize()
+	var copies []copyItem
+	var sends []int
 	for i, f := range tree.Files {
-		progress := Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total}
-		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == hex.EncodeToString(f.SHA256[:]) {
+		digest := shortDigest(f)
+		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == digest {
 			rep.Kept++
-			done += f.Size
-			b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true, Kept: true})
 			continue
 		}
-		if src, ok := installed[hex.EncodeToString(f.SHA256[:])]; ok {
-			if err := b.copyFile(ctx, src, f); err != nil {
-				return rep, err
-			}
-			rep.Copied++
-			done += f.Size
-			b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true, Kept: true})
+		if src, ok := installed[digest]; ok {
+			copies = append(copies, copyItem{index: i, src: src})
 			continue
 		}
+		sends = append(sends, i)
+	}
+
+	failed, err := b.copyFiles(ctx, tree, copies)
+	if err != nil {
+		return rep, err
+	}
+	rep.Copied = len(copies) - len(failed)
+	sends = append(sends, failed...)
+	sort.Ints(sends)
+
+	total := tree.TotalSize()
+	done := total
+	for _, i := range sends {
+		done -= tree.Files[i].Size
+	}
+	b.report(Progress{Files: len(tree.Files), Done: done, Total: total})
+	for _, i := range sends {
+		f := tree.Files[i]
+		progress := Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total}
 		if err := b.putFile(ctx, f, progress); err != nil {
 			return rep, err
 		}
@@ -126,6 +140,63 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		b.report(Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total, FileDone: true})
 	}
 	return rep, nil
+}
+
+// shortDigest is the prefix of a file's SHA-256 that the on-board listing
+// prints: 64 bits tell an unchanged file from a changed one, and every file
+// written is still verified by its whole digest.
+func shortDigest(f release.File) string {
+	return hex.EncodeToString(f.SHA256[:8])
+}
+
+// copyItem is a release file (by index) that the installed version has at src.
+type copyItem struct {
+	index int
+	src   string
+}
+
+// copyFiles copies unchanged files from the installed version into /next on
+// the board, several per command, and returns the indexes of the files whose
+// copy failed its check, to be sent instead.
+func (b *Board) copyFiles(ctx context.Context, tree *release.Tree, items []copyItem) ([]int, error) {
+	var failed []int
+	for len(items) > 0 {
+		prefix := fmt.Sprintf("_cpl(%s,'/next',[", pyStr(b.appDir()))
+		var list strings.Builder
+		n := 0
+		for n < len(items) {
+			entry := copyEntry(tree.Files[items[n].index].Path, items[n].src)
+			if n > 0 && len(prefix)+list.Len()+len(entry)+3 > maxDefinition {
+				break
+			}
+			list.WriteString(entry)
+			list.WriteByte(',')
+			n++
+		}
+		out, err := b.exec(ctx, prefix+list.String()+"])")
+		if err != nil {
+			return nil, fmt.Errorf("copying unchanged files from %s to /next: %w", b.appDir(), err)
+		}
+		for _, field := range strings.Fields(out) {
+			k, err := strconv.Atoi(field)
+			if err != nil || k < 0 || k >= n {
+				return nil, fmt.Errorf("copying unchanged files: unexpected output %q", out)
+			}
+			b.logf("stage: the copy of %s failed its check; sending it", tree.Files[items[k].index].Path)
+			failed = append(failed, items[k].index)
+		}
+		items = items[n:]
+	}
+	return failed, nil
+}
+
+// copyEntry is one element of _cpl's list: the name, or a (source, target)
+// pair for a file that moved.
+func copyEntry(target, src string) string {
+	if target == src {
+		return pyStr(target)
+	}
+	return "(" + pyStr(src) + "," + pyStr(target) + ")"
 }
 
 func (b *Board) report(p Progress) {
@@ -233,17 +304,6 @@ func (b *Board) makeDirs(ctx context.Context, tree *release.Tree, existing map[s
 		batch.WriteString(line)
 	}
 	return flush()
-}
-
-// copyFile copies an unchanged file (src, relative to the app folder) from the installed version into /next
-// on the board, 256 bytes at a time, and verifies the copy.
-func (b *Board) copyFile(ctx context.Context, src string, f release.File) error {
-	code := fmt.Sprintf("_cp(%s,%s)", pyStr(boardPath(b.appDir(), src)), pyStr(boardPath(nextDir, f.Path)))
-	out, err := b.exec(ctx, code)
-	if err != nil {
-		return fmt.Errorf("copying %s/%s to /next/%s: %w", b.appDir(), src, f.Path, err)
-	}
-	return checkDigest(f, strings.TrimSpace(out))
 }
 
 // VerifyError is a file whose SHA-256 on the board differs from the release's.

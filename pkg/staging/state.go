@@ -46,18 +46,9 @@ func (s State) Interrupted() bool {
 	return s.Staged != "" || (!s.AppPresent && s.Previous != "") || (s.PrevPresent && s.Previous == "")
 }
 
-// inspectCode prints the state as JSON. sys.implementation exists from
-// MicroPython v1.10 on; os.statvfs's fields are (f_bsize, f_frsize, f_blocks,
-// f_bfree, f_bavail, ...).
-const inspectCode = `import sys,json
-s=os.statvfs('/')
-gc.collect()
-d=%s
-print(json.dumps({'fw':'.'.join([str(x) for x in sys.implementation.version[:3]]),'plat':sys.platform,'app':_st(d)!=0,'cur':_rv(d+'/.version'),'next':_st('/next')!=0,'nv':_rv('/next/.version'),'np':_rv('/next/.version_on_reboot'),'prev':_st('/prev')!=0,'pv':_rv('/prev/.version'),'bs':s[0],'free':s[0]*s[4],'total':s[0]*s[2],'ram':gc.mem_free()}))`
-
 // Inspect reads the board's state.
 func (b *Board) Inspect(ctx context.Context) (State, error) {
-	out, err := b.exec(ctx, fmt.Sprintf(inspectCode, pyStr(b.appDir())))
+	out, err := b.exec(ctx, fmt.Sprintf("_state(%s)", pyStr(b.appDir())))
 	if err != nil {
 		return State{}, fmt.Errorf("reading the board's state: %w", err)
 	}

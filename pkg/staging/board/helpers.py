@@ -33,7 +33,7 @@ def _ls(p, r=''):
             print('d\t' + q[1:])
             _ls(p, q)
         else:
-            print('f\t' + q[1:] + '\t' + _hs(p + q))
+            print('f\t' + q[1:] + '\t' + _hs(p + q)[:16])
     gc.collect()
 def _rv(p):
     try:

@@ -3,6 +3,9 @@
 # It answers each block with 4 hex digits of its SHA-256, so the host can
 # keep two blocks in flight within the 256-byte UART buffer and catch
 # corruption. Ctrl-C is off while it reads, and back on however it ends.
+# _cpl copies files from folder s to folder d (names, or (source, target)
+# pairs for moved files) and prints the index of each copy whose SHA-256
+# differs from the bytes it read.
 import sys, micropython
 def _rx(p):
     r = sys.stdin.buffer
@@ -25,16 +28,23 @@ def _rx(p):
         f.close()
     gc.collect()
     print('.' + _hs(p))
-def _cp(s, d):
+def _cpl(s, d, m):
     b = bytearray(256)
-    i = open(s, 'rb')
-    o = open(d, 'wb')
-    while 1:
-        n = i.readinto(b)
-        if not n:
-            break
-        o.write(b[:n] if n < 256 else b)
-    i.close()
-    o.close()
+    v = memoryview(b)
+    for i in range(len(m)):
+        e = m[i]
+        a, z = (e, e) if type(e) is str else e
+        h = _h.sha256()
+        r = open(s + '/' + a, 'rb')
+        w = open(d + '/' + z, 'wb')
+        while 1:
+            n = r.readinto(b)
+            if not n:
+                break
+            h.update(v[:n])
+            w.write(v[:n])
+        r.close()
+        w.close()
+        if _hs(d + '/' + z) != _b.hexlify(h.digest()).decode():
+            print(i)
     gc.collect()
-    print(_hs(d))

@@ -1,0 +1,11 @@
+# _state prints the board's state as JSON for Board.Inspect.
+# sys.implementation exists from MicroPython v1.10 on; os.statvfs returns
+# (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...).
+def _state(d):
+    import sys, json
+    s = os.statvfs('/')
+    gc.collect()
+    print(json.dumps({'fw': '.'.join([str(x) for x in sys.implementation.version[:3]]), 'plat': sys.platform,
+        'app': _st(d) != 0, 'cur': _rv(d + '/.version'), 'next': _st('/next') != 0, 'nv': _rv('/next/.version'),
+        'np': _rv('/next/.version_on_reboot'), 'prev': _st('/prev') != 0, 'pv': _rv('/prev/.version'),
+        'bs': s[0], 'free': s[0] * s[4], 'total': s[0] * s[2], 'ram': gc.mem_free()}))
