@@ -48,8 +48,9 @@ type Board struct {
 	mu           sync.Mutex
 	stats        Stats
 	powered      bool
-	awaitingOff  int   // host power-offs the board has not acknowledged, while its output is stale
-	cutAfter     int64 // host bytes left before an armed cut; 0 when disarmed
+	awaitingOff  int        // host power-offs the board has not acknowledged, while its output is stale
+	powerMu      sync.Mutex // serializes PowerOff and PowerOn with their frames to Node
+	cutAfter     int64      // host bytes left before an armed cut; 0 when disarmed
 	restoreTimer *time.Timer
 	changed      chan struct{} // closed and replaced after every change of the counters
 	err          error         // the error that stopped the board, or nil while it runs

@@ -14,6 +14,10 @@ var CutEvents = []string{"open_write", "write", "close", "rename", "remove", "mk
 // PowerOff cuts the board's power now. The board stops at once and loses the
 // output it has not yet sent; host bytes are lost until PowerOn.
 func (b *Board) PowerOff() error {
+	// powerMu keeps the count of cuts and the frame to Node in step, so a
+	// PowerOn that follows a new count never reaches Node before the off.
+	b.powerMu.Lock()
+	defer b.powerMu.Unlock()
 	b.mu.Lock()
 	wasOn := b.powered
 	b.powered = false
@@ -33,6 +37,8 @@ func (b *Board) PowerOff() error {
 // PowerOn powers the board on; it boots from flash. Use WaitBoot to wait
 // for the boot.
 func (b *Board) PowerOn() error {
+	b.powerMu.Lock()
+	defer b.powerMu.Unlock()
 	b.mu.Lock()
 	b.powered = true
 	b.mu.Unlock()

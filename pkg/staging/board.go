@@ -102,7 +102,7 @@ func (b *Board) logf(format string, args ...any) {
 }
 
 // commandAttempts bounds the tries of one command that the line spoiled.
-const commandAttempts = 3
+const commandAttempts = 5
 
 // exec runs code after making sure the helper functions are defined, and
 // runs it again when the line spoiled it. Every command given to exec must
@@ -143,12 +143,14 @@ func (b *Board) execData(ctx context.Context, code string) (string, error) {
 // verifierSource defines _x, which runs a command only if its SHA-256
 // matches the one the host computed. A byte lost on the line can turn a
 // command into another valid one (dropping "next" from "_rm('/next')"
-// leaves "_rm('/')"), so commands travel as base64 with the first 4 bytes
-// of their digest. Firmware without raw-paste (v1.13) has no flow control,
-// which makes such a loss possible whenever the board is busy.
+// leaves "_rm('/')"), so every command travels inside a call to _x with
+// the first 4 bytes of its digest. Firmware without raw-paste (v1.13) has
+// no flow control, which makes such a loss possible whenever the board is
+// busy. The command is a raw string literal, or base64 (bytes) when its
+// text cannot be one.
 const verifierSource = "def _x(s,h):\n" +
 	" import ubinascii as b,uhashlib as u\n" +
-	" c=b.a2b_base64(s)\n" +
+	" c=s.encode() if type(s) is str else b.a2b_base64(s)\n" +
 	" if b.hexlify(u.sha256(c).digest()[:4])!=h:raise ValueError('otaflash: command spoiled on the line')\n" +
 	" exec(c,globals())\n"
 
@@ -158,14 +160,18 @@ const spoiledMessage = "command spoiled on the line"
 // verified wraps code in a call to _x.
 func verified(code string) string {
 	sum := sha256.Sum256([]byte(code))
-	return fmt.Sprintf("_x('%s',b'%s')", base64.StdEncoding.EncodeToString([]byte(code)), hex.EncodeToString(sum[:4]))
+	digest := hex.EncodeToString(sum[:4])
+	if !strings.Contains(code, `"""`) && !strings.HasSuffix(code, `\`) && !strings.HasSuffix(code, `"`) {
+		return `_x(r"""` + code + `""",b'` + digest + `')`
+	}
+	return fmt.Sprintf("_x(b'%s',b'%s')", base64.StdEncoding.EncodeToString([]byte(code)), digest)
 }
 
 // defineVerifier defines _x and checks it: a good command must run and a
 // spoiled one must be refused, or the definition itself was spoiled.
 func (b *Board) defineVerifier(ctx context.Context) error {
 	good := verified("print('otaflash-ok')")
-	bad := strings.Replace(verified("print('otaflash-ok')"), "',b'", "',b'0", 1)
+	bad := strings.Replace(good, ",b'", ",b'0", 1)
 	var err error
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
 		if err = b.tryVerifier(ctx, good, bad); err == nil || !transient(err) {
@@ -196,9 +202,11 @@ func (b *Board) tryVerifier(ctx context.Context, good, bad string) error {
 
 // transient reports whether err may come from bytes lost or changed on the
 // line, so that the same command can succeed when sent again: no answer in
-// time, an answer out of protocol, or a SyntaxError in source that left the
-// host intact. Firmware without raw-paste (v1.13) has no flow control, so a
-// board busy with its flash can drop bytes of a command.
+// time, an answer out of protocol, a command that _x refused, or an
+// exception raised outside the command that _x runs (its traceback names no
+// "<string>" frame), which means the call around it was spoiled. Firmware
+// without raw-paste (v1.13) has no flow control, so a board busy with its
+// flash can drop bytes of a command.
 func transient(err error) bool {
 	var remote *repl.RemoteError
 	var protocol *repl.ProtocolError
@@ -206,7 +214,8 @@ func transient(err error) bool {
 	case errors.Is(err, repl.ErrTimeout), errors.As(err, &protocol):
 		return true
 	case errors.As(err, &remote):
-		return remote.Type() == "SyntaxError" || strings.Contains(remote.Exception(), spoiledMessage)
+		return strings.Contains(remote.Exception(), spoiledMessage) ||
+			!strings.Contains(remote.Traceback, `"<string>"`)
 	}
 	return false
 }
@@ -280,8 +289,8 @@ func (b *Board) chooseTransfer(ctx context.Context) error {
 }
 
 // maxDefinition is the largest part of the helpers sent in one command, in
-// bytes before base64, so that the verified command stays under 1 KB.
-const maxDefinition = 680
+// bytes, so that the verified command stays under 1 KB.
+const maxDefinition = 900
 
 // splitDefinitions cuts compacted source into parts of at most max bytes at
 // top-level lines, so that no function is split.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/otaflash/otaflash/pkg/release"
+	"github.com/otaflash/otaflash/pkg/repl"
 )
 
 // maxCommand is the largest command staging sends, in bytes of source. An
@@ -208,6 +209,17 @@ func (b *Board) report(p Progress) {
 // list returns the files and folders under dir with their SHA-256 digests,
 // as paths relative to dir.
 func (b *Board) list(ctx context.Context, dir string) (map[string]boardEntry, error) {
+	var entries map[string]boardEntry
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if entries, err = b.listOnce(ctx, dir); err == nil || !transient(err) {
+			break
+		}
+	}
+	return entries, err
+}
+
+func (b *Board) listOnce(ctx context.Context, dir string) (map[string]boardEntry, error) {
 	out, err := b.exec(ctx, fmt.Sprintf("_ls(%s)", pyStr(dir)))
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
@@ -223,7 +235,7 @@ func (b *Board) list(ctx context.Context, dir string) (map[string]boardEntry, er
 			entries[fields[1]] = boardEntry{sha256: fields[2]}
 		case sc.Text() == "":
 		default:
-			return nil, fmt.Errorf("listing %s: unexpected line %q", dir, sc.Text())
+			return nil, fmt.Errorf("listing %s: %w", dir, &repl.ProtocolError{Step: "in a listing", Got: sc.Bytes()})
 		}
 	}
 	return entries, nil

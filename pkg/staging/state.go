@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/otaflash/otaflash/pkg/repl"
 )
 
 // State is what the board's flash and firmware show about installed,
@@ -48,6 +50,17 @@ func (s State) Interrupted() bool {
 
 // Inspect reads the board's state.
 func (b *Board) Inspect(ctx context.Context) (State, error) {
+	var st State
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if st, err = b.inspectOnce(ctx); err == nil || !transient(err) {
+			break
+		}
+	}
+	return st, err
+}
+
+func (b *Board) inspectOnce(ctx context.Context) (State, error) {
 	out, err := b.exec(ctx, fmt.Sprintf("_state(%s)", pyStr(b.appDir())))
 	if err != nil {
 		return State{}, fmt.Errorf("reading the board's state: %w", err)
@@ -68,7 +81,8 @@ func (b *Board) Inspect(ctx context.Context) (State, error) {
 		RAM      int64   `json:"ram"`
 	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &raw); err != nil {
-		return State{}, fmt.Errorf("reading the board's state: unexpected output %q: %w", out, err)
+		// Output spoiled on the way back is a protocol error, so it is retried.
+		return State{}, fmt.Errorf("reading the board's state: %w", &repl.ProtocolError{Step: "as the state", Got: []byte(out)})
 	}
 	return State{
 		Firmware:    raw.Firmware,

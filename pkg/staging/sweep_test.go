@@ -34,9 +34,6 @@ const (
 	sweepBoards = 2
 	// sweepRunTimeout bounds one Update or Revert of the sweep's small app.
 	sweepRunTimeout = time.Minute
-	// cutSettle is how long a sweep waits after a power cut before it
-	// powers the board on.
-	cutSettle = 100 * time.Millisecond
 )
 
 // fullSweep reports whether OTAFLASH_SWEEP=full requests every cut point
@@ -322,12 +319,6 @@ func (sb *sweepBoard) cutRun(t *testing.T, ctx context.Context, arm func(*simboa
 		t.Fatal(derr)
 	}
 	cut = sb.board.Stats().PowerCuts > cutsBefore
-	if cut {
-		// NOTE: simboard counts a host-byte cut before it sends the power-off
-		// to the Node process, so a PowerOn right away can reach the board
-		// first and be lost. The pause lets the power-off arrive.
-		time.Sleep(cutSettle)
-	}
 	if !cut && errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("run without a power cut did not finish within %v: %v", sweepRunTimeout, err)
 	}

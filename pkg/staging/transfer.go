@@ -26,7 +26,7 @@ const (
 	// for the board's answer to the oldest.
 	blocksInFlight = 2
 	// fileAttempts bounds the tries for one file before staging fails.
-	fileAttempts = 3
+	fileAttempts = 5
 )
 
 // errBinaryAborted means the binary receiver's answer did not match the
