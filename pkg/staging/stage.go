@@ -129,7 +129,17 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		done -= tree.Files[i].Size
 	}
 	b.report(Progress{Files: len(tree.Files), Done: done, Total: total})
-	for _, i := range sends {
+	batchProgress := Progress{Files: len(tree.Files), Done: done, Total: total}
+	rest, err := b.sendBatch(ctx, tree, sends, &batchProgress)
+	if err != nil {
+		return rep, err
+	}
+	for _, i := range sends[:len(sends)-len(rest)] {
+		rep.Sent++
+		rep.BytesSent += tree.Files[i].Size
+		done += tree.Files[i].Size
+	}
+	for _, i := range rest {
 		f := tree.Files[i]
 		progress := Progress{File: f.Path, Index: i + 1, Files: len(tree.Files), Done: done, Total: total}
 		if err := b.putFile(ctx, f, progress); err != nil {

@@ -225,3 +225,79 @@ func (b *Board) streamBlocks(s *repl.Stream, r io.Reader, progress *Progress, ti
 func unstick(s *repl.Stream) {
 	_ = s.Write(make([]byte, 2+256+2))
 }
+
+// sendBatch streams several files to the _rxm receiver in one command, which
+// saves a command's round trips per file. It returns the indexes of the
+// files it did not verify, to be sent one by one; after a failure it
+// switches the session to base64 as putFile does.
+func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int, progress *Progress) ([]int, error) {
+	if !b.binary || len(indexes) < 2 {
+		return indexes, nil
+	}
+	if err := b.ensureHelpers(ctx); err != nil {
+		return nil, err
+	}
+	pending := indexes
+	timeout := b.answerTimeout()
+	talk := func(s *repl.Stream) error {
+		if ready, err := s.ReadN(1, timeout); err != nil || string(ready) != "r" {
+			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
+		}
+		for len(pending) > 0 {
+			f := tree.Files[pending[0]]
+			name := []byte(f.Path)
+			if len(name) > 256 {
+				break // left for putFile
+			}
+			progress.File, progress.Index = f.Path, pending[0]+1
+			if err := b.streamFile(ctx, s, f, name, progress, timeout); err != nil {
+				unstick(s)
+				return err
+			}
+			pending = pending[1:]
+			progress.FileDone = true
+			b.report(*progress)
+			progress.FileDone = false
+		}
+		return s.Write([]byte{0, 0})
+	}
+	_, err := b.conn.ExecStream(ctx, verified("_rxm('/next')"), timeout, talk)
+	if err != nil {
+		if fatal(err) {
+			return nil, err
+		}
+		b.logf("stage: binary transfer failed after %d of %d files, using base64 from now on: %v",
+			len(indexes)-len(pending), len(indexes), err)
+		b.binaryFailed = true
+		b.binary = false
+	}
+	return pending, nil
+}
+
+// streamFile sends one file of a batch: its path, its blocks and the end
+// mark, then checks the digest the board answers.
+func (b *Board) streamFile(ctx context.Context, s *repl.Stream, f release.File, name []byte, progress *Progress, timeout time.Duration) error {
+	r, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	}
+	defer r.Close()
+	header := binary.LittleEndian.AppendUint16(nil, uint16(len(name)))
+	if err := s.Write(append(header, name...)); err != nil {
+		return err
+	}
+	if err := b.streamBlocks(s, r, progress, timeout); err != nil {
+		return err
+	}
+	if err := s.Write([]byte{0, 0}); err != nil {
+		return err
+	}
+	answer, err := s.ReadN(65, timeout)
+	if err != nil {
+		return fmt.Errorf("%w: no digest for /next/%s: %v", errBinaryAborted, f.Path, err)
+	}
+	if answer[0] != '.' {
+		return fmt.Errorf("%w: unexpected answer for /next/%s: %q", errBinaryAborted, f.Path, answer)
+	}
+	return checkDigest(f, string(answer[1:]))
+}
