@@ -7,7 +7,15 @@ import { Worker } from 'node:worker_threads';
 
 import { FRAME_CONTROL, FRAME_EVENT, FRAME_UART, FrameDecoder, encodeFrame } from './lib/frames.mjs';
 import { parseOptions, usage } from './lib/options.mjs';
-import { CUT_EVENTS, SLOT, SLOT_COUNT, cutEventCode } from './lib/shared-state.mjs';
+import {
+  BOARD_BUSY,
+  BOARD_READING,
+  CUT_EVENTS,
+  READING_BACKLOG_MAX,
+  SLOT,
+  SLOT_COUNT,
+  cutEventCode,
+} from './lib/shared-state.mjs';
 
 // Overrun events are coalesced to at most one per this many milliseconds.
 const OVERRUN_REPORT_MS = 10;
@@ -17,7 +25,9 @@ class Board {
     this.options = options;
     this.ctrlBuffer = new SharedArrayBuffer(SLOT_COUNT * 4);
     this.ctrl = new Int32Array(this.ctrlBuffer);
-    this.ringBuffer = new SharedArrayBuffer(options.rxBuffer);
+    // The ring's storage is sized for the reading backlog; receiveLimit
+    // applies the --rx-buffer size while the board is busy.
+    this.ringBuffer = new SharedArrayBuffer(Math.max(options.rxBuffer, READING_BACKLOG_MAX));
     this.ring = new Uint8Array(this.ringBuffer);
     this.worker = null;
     this.powered = false;
@@ -49,6 +59,7 @@ class Board {
   startWorker(bootKind, startRaw) {
     this.stats.boots++;
     this.powered = true;
+    Atomics.store(this.ctrl, SLOT.BOARD_STATE, BOARD_BUSY);
     const worker = new Worker(new URL('./vm-worker.mjs', import.meta.url), {
       workerData: {
         options: this.options,
@@ -130,13 +141,12 @@ class Board {
   // Applies the ESP8266 UART receive rule (ports/esp8266/uart.c
   // uart0_rx_intr_handler). The interrupt character schedules
   // KeyboardInterrupt and is not buffered. Any other byte goes into the RX
-  // ring, unless the ring is full, in which case the byte is dropped.
+  // ring (ringbuf_put on stdin_ringbuf), which drops it when full.
   receive(bytes) {
     if (!this.powered) {
       this.stats.rx_while_off += bytes.length;
       return;
     }
-    const size = this.ring.length;
     let dropped = 0;
     for (const byte of bytes) {
       this.stats.rx_bytes++;
@@ -145,19 +155,42 @@ class Board {
         Atomics.store(this.ctrl, SLOT.INTERRUPT_PENDING, 1);
         continue;
       }
-      const head = Atomics.load(this.ctrl, SLOT.RX_HEAD);
-      if (((head - Atomics.load(this.ctrl, SLOT.RX_TAIL)) | 0) >= size) {
+      if (!this.store(byte)) {
         dropped++;
-        continue;
       }
-      this.ring[head % size] = byte;
-      Atomics.store(this.ctrl, SLOT.RX_HEAD, (head + 1) | 0);
     }
     Atomics.add(this.ctrl, SLOT.SIGNAL, 1);
     Atomics.notify(this.ctrl, SLOT.SIGNAL);
     if (dropped > 0) {
       this.reportOverrun(dropped);
     }
+  }
+
+  // Appends byte to the RX ring and returns false when the ring is full.
+  store(byte) {
+    const head = Atomics.load(this.ctrl, SLOT.RX_HEAD);
+    if (((head - Atomics.load(this.ctrl, SLOT.RX_TAIL)) | 0) >= this.receiveLimit()) {
+      return false;
+    }
+    this.ring[head % this.ring.length] = byte;
+    Atomics.store(this.ctrl, SLOT.RX_HEAD, (head + 1) | 0);
+    return true;
+  }
+
+  // Returns how many bytes may wait in the RX ring. A board waiting in
+  // mp_hal_stdin_rx_chr (ports/esp8266/esp_mphal.c) takes each byte out of
+  // stdin_ringbuf within microseconds, far less than the 87 us a byte takes
+  // at 115200 baud, so its 256-byte ring never fills while the board reads.
+  // The worker thread that models the board can still be descheduled by the
+  // host for tens of milliseconds, so while the worker reads, the ring keeps
+  // every byte up to its full storage. While the board is busy the
+  // --rx-buffer limit applies, also to a backlog that built while it read:
+  // those bytes stay, and new ones are dropped until the backlog is smaller.
+  receiveLimit() {
+    if (Atomics.load(this.ctrl, SLOT.BOARD_STATE) === BOARD_READING) {
+      return this.ring.length;
+    }
+    return this.options.rxBuffer;
   }
 
   reportOverrun(dropped) {

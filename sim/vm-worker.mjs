@@ -96,6 +96,14 @@ function waitForInput(seen, timeoutMs) {
   rx.waitForSignal(seen, timeoutMs);
 }
 
+// Blocks until input or an interrupt arrives while the board reads. The
+// --test-read-stall-ms hook then holds the worker back, as a host that
+// deschedules the thread would, while the board still counts as reading.
+function waitForReadInput(seen) {
+  waitForInput(seen, Infinity);
+  rx.stall(options.testReadStallMs);
+}
+
 // Date.now is what mp_hal_ticks_ms polls in the busy loop of time.sleep
 // (mp_hal_delay_ms in ports/webassembly/mphalport.c). The hook schedules a
 // received interrupt and, when polled repeatedly, sleeps up to 1 ms per call
@@ -127,6 +135,8 @@ WebAssembly.instantiate = async (binary, imports) => {
     }
     const original = imports.env[name];
     imports.env[name] = (...args) => {
+      // Python code runs: in the REPL only parse_compile_execute calls these.
+      rx.markBusy();
       vm.busyPolls = 0;
       if (++vm.invokeCalls % INVOKE_POLL_INTERVAL === 0) {
         pollInterrupt();
@@ -157,6 +167,8 @@ function interruptibleRead(fdRead) {
   return (...args) => {
     vm.stdinInterrupted = false;
     const result = fdRead(...args);
+    // Python code that called the read runs on.
+    rx.markBusy();
     if (vm.stdinInterrupted) {
       vm.stdinInterrupted = false;
       return WASI_EINTR;
@@ -169,6 +181,7 @@ function interruptibleRead(fdRead) {
 // interrupt schedules KeyboardInterrupt and ends the read (null is end of
 // input for the Emscripten device), and interruptibleRead turns it into EINTR.
 function readStdinByte() {
+  rx.markReading();
   for (;;) {
     const seen = rx.signal();
     const interruptChar = vm.module._mp_hal_get_interrupt_char();
@@ -182,12 +195,13 @@ function readStdinByte() {
     if (byte >= 0) {
       return byte;
     }
-    waitForInput(seen, Infinity);
+    waitForReadInput(seen);
   }
 }
 
 // Returns the next byte for the REPL, blocking while the ring is empty.
 function readReplByte() {
+  rx.markReading();
   for (;;) {
     const seen = rx.signal();
     rx.publishInterruptChar(vm.module._mp_hal_get_interrupt_char());
@@ -198,7 +212,7 @@ function readReplByte() {
     if (byte >= 0) {
       return byte;
     }
-    waitForInput(seen, Infinity);
+    waitForReadInput(seen);
   }
 }
 
@@ -230,6 +244,7 @@ function afterEvent(name) {
 // Ends this VM: board.mjs starts a fresh worker that prints "MPY: soft
 // reboot" and boots from the flash again.
 function softReset(flash, raw) {
+  rx.markBusy();
   flash.closeOpenFiles();
   tx.flush();
   parentPort.postMessage({ type: 'soft_reset', raw });

@@ -139,8 +139,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // EnterRaw interrupts whatever runs on the board and enters the raw REPL.
 //
-// It sends Ctrl-C twice, 100 ms apart: the first stops main.py, the second
-// stops the code that may run in an except or finally clause after it. It
+// It sends Ctrl-C twice, 100 ms apart, unless the friendly prompt answers
+// the first: the first stops main.py, the second stops the code that may run
+// in an except or finally clause after it. It
 // sends Ctrl-A only once the friendly prompt shows that the REPL reads input,
 // because a Ctrl-A that reaches running code is taken as that code's input.
 // A board already in the raw REPL prints nothing on Ctrl-C, so Ctrl-B is sent
@@ -160,15 +161,20 @@ func (c *Conn) EnterRaw(ctx context.Context) error {
 		if err := c.write([]byte{'\r', ctrlC}); err != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-			return err
+		// A prompt within 100 ms means the REPL reads input: nothing runs
+		// that a second Ctrl-C would have to stop.
+		out, err := c.rd.waitQuiet(ctx, 50*time.Millisecond, 100*time.Millisecond)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := c.write([]byte{ctrlC}); err != nil {
-			return err
-		}
-		ok, err := c.waitFriendlyPrompt(ctx)
-		if err != nil {
-			return err
+		ok := err == nil && bytes.HasSuffix(out, friendlyPrompt)
+		if !ok {
+			if err := c.write([]byte{ctrlC}); err != nil {
+				return err
+			}
+			if ok, err = c.waitFriendlyPrompt(ctx); err != nil {
+				return err
+			}
 		}
 		if !ok {
 			if err := c.write([]byte{ctrlB}); err != nil {

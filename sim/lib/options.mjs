@@ -25,9 +25,11 @@ const FLAGS = [
     default: 256,
     min: 1,
     help:
-      'UART RX ring buffer in bytes; bytes that find it full are dropped (default 256: while ' +
-      'UART0 is the REPL, uart0_rx_intr_handler in ports/esp8266/uart.c puts received bytes ' +
-      'into stdin_ringbuf, 256 bytes in ports/esp8266/esp_mphal.c)',
+      'UART RX ring buffer in bytes; bytes that find it full while the board is busy are ' +
+      'dropped, and while the board waits for input the ring keeps up to 65536 bytes because ' +
+      'a real board reads faster than 115200 baud (default 256: while UART0 is the REPL, ' +
+      'uart0_rx_intr_handler in ports/esp8266/uart.c puts received bytes into ' +
+      'stdin_ringbuf, 256 bytes in ports/esp8266/esp_mphal.c)',
   },
   {
     name: 'command-cost-ms',
@@ -87,6 +89,17 @@ const FLAGS = [
     default: 1,
     min: 0,
     help: 'seed for random choices of the board; the current model makes none (default 1)',
+  },
+  {
+    name: 'test-read-stall-ms',
+    key: 'testReadStallMs',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help:
+      'test hook: the worker thread sleeps N ms each time input wakes it while the board waits ' +
+      'for REPL or sys.stdin input, as on a loaded host; the board still counts as reading ' +
+      'meanwhile (default 0: off)',
   },
   {
     name: 'fs-events',

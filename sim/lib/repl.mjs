@@ -209,6 +209,7 @@ export class Repl {
       }
       if (byte === CTRL_D) {
         this.tx.write(Uint8Array.of(CTRL_D));
+        this.rx.markBusy();
         break;
       }
       source.push(byte);
@@ -232,6 +233,7 @@ export class Repl {
   }
 
   runCommand(kind, length, execute) {
+    this.rx.markBusy();
     const step = execute();
     this.finishCommand(kind, length, errorName(step.output));
     if (step.result !== 0) {

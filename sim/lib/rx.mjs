@@ -1,12 +1,33 @@
 // The worker's side of the UART receive ring and of interrupt delivery.
 // board.mjs fills the ring (see lib/shared-state.mjs); the worker drains it.
 
-import { SLOT } from './shared-state.mjs';
+import { BOARD_BUSY, BOARD_READING, SLOT } from './shared-state.mjs';
 
 export class Receiver {
   constructor(ctrlBuffer, ringBuffer) {
     this.ctrl = new Int32Array(ctrlBuffer);
     this.ring = new Uint8Array(ringBuffer);
+    // board.mjs stores BOARD_BUSY before it starts the worker.
+    this.boardState = BOARD_BUSY;
+  }
+
+  // Publishes that the board waits for REPL input or reads sys.stdin, so
+  // board.mjs keeps every arriving byte (see receiveLimit in board.mjs).
+  markReading() {
+    this.publishState(BOARD_READING);
+  }
+
+  // Publishes that the board runs code and does not consume input, so
+  // board.mjs drops bytes that find --rx-buffer bytes waiting.
+  markBusy() {
+    this.publishState(BOARD_BUSY);
+  }
+
+  publishState(state) {
+    if (this.boardState !== state) {
+      this.boardState = state;
+      Atomics.store(this.ctrl, SLOT.BOARD_STATE, state);
+    }
   }
 
   available() {
@@ -43,7 +64,15 @@ export class Receiver {
     return Atomics.exchange(this.ctrl, SLOT.INTERRUPT_PENDING, 0) === 1;
   }
 
+  // Spends ms of modelled board time (command cost, flash writes), during
+  // which the board is busy.
   sleep(ms) {
+    this.markBusy();
+    this.stall(ms);
+  }
+
+  // Blocks the worker thread for ms without changing the board's state.
+  stall(ms) {
     if (ms > 0) {
       Atomics.wait(this.ctrl, SLOT.SLEEP, 0, ms);
     }
