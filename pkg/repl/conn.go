@@ -229,7 +229,12 @@ func (c *Conn) ExecTimeout(ctx context.Context, code string, timeout time.Durati
 }
 
 // send transmits one command and waits until the board has accepted it.
+// A command that the board's receive buffer holds whole goes in the plain
+// raw REPL, which costs one round trip where raw-paste costs three.
 func (c *Conn) send(ctx context.Context, code []byte) error {
+	if len(code) <= smallCommand {
+		return c.sendRaw(ctx, code)
+	}
 	if c.opts.Paste == PasteAuto && (c.pasteOK == nil || *c.pasteOK) {
 		used, err := c.sendPaste(ctx, code)
 		if err != nil || used {

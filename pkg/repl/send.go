@@ -16,6 +16,10 @@ const (
 	// at 115200 baud, for moments when the board is busy.
 	rawChunk = 64
 	rawAhead = 32
+	// smallCommand is the largest command sent unpaced in the plain raw
+	// REPL: with its Ctrl-D it fits the 256-byte receive buffer even if the
+	// board reads none of it until it is all there.
+	smallCommand = 250
 )
 
 // checkSource rejects control characters that the raw REPL would act on
@@ -127,6 +131,12 @@ func (c *Conn) sendRaw(ctx context.Context, code []byte) error {
 	}
 	byteTime := time.Duration(10 * float64(time.Second) / float64(c.opts.Baud))
 	start := time.Now()
+	if len(code) <= smallCommand {
+		if err := c.write(append(append([]byte(nil), code...), ctrlD)); err != nil {
+			return err
+		}
+		return c.readOK(ctx)
+	}
 	for i := 0; i < len(code); i += rawChunk {
 		j := min(i+rawChunk, len(code))
 		if err := c.write(code[i:j]); err != nil {
@@ -142,6 +152,11 @@ func (c *Conn) sendRaw(ctx context.Context, code []byte) error {
 	if err := c.write([]byte{ctrlD}); err != nil {
 		return err
 	}
+	return c.readOK(ctx)
+}
+
+// readOK waits for the "OK" with which the raw REPL accepts a command.
+func (c *Conn) readOK(ctx context.Context) error {
 	resp, err := c.rd.readN(ctx, c.opts.Timeout, 2)
 	if err != nil {
 		return fmt.Errorf("waiting for OK: %w", err)
