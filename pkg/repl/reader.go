@@ -67,7 +67,7 @@ func (r *streamReader) discard() {
 	r.mu.Unlock()
 }
 
-// pending returns how many received bytes nobody has consumed yet.
+// pending returns how many received bytes are not yet consumed.
 func (r *streamReader) pending() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

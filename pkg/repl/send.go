@@ -45,12 +45,12 @@ func (c *Conn) sendPaste(ctx context.Context, code []byte) (bool, error) {
 	}
 	resp, err := c.rd.readN(ctx, c.opts.Timeout, 2)
 	if err != nil {
-		return false, fmt.Errorf("waiting for the raw-paste answer: %w", err)
+		return false, fmt.Errorf("waiting for the raw-paste response: %w", err)
 	}
 	switch {
 	case bytes.Equal(resp, []byte("R\x01")):
 	case bytes.Equal(resp, []byte("R\x00")):
-		// The board knows raw-paste but has it disabled.
+		// The board supports raw-paste but has it disabled.
 		c.pasteOK = new(bool)
 		return false, nil
 	default:

@@ -27,12 +27,12 @@ type Progress struct {
 	Index, Files int
 	// Done and Total count file bytes: sent or found already on the board.
 	Done, Total int64
-	// FileDone is set once File is verified on the board; Kept tells that
+	// FileDone is set once File is verified on the board, and Kept when
 	// it was there already and nothing was sent.
 	FileDone, Kept bool
 }
 
-// StageReport says what staging sent and what it found already in place.
+// StageReport is the account of a staging: what it sent and what it found in place.
 type StageReport struct {
 	// Resumed reports whether an earlier partial staging of the same
 	// version was continued.

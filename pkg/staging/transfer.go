@@ -179,7 +179,7 @@ func (b *Board) streamBlocks(s *repl.Stream, r io.Reader, progress *Progress, ti
 	check := func() error {
 		ack, err := s.ReadN(4, timeout)
 		if err != nil {
-			return fmt.Errorf("%w: no answer to a block: %v", errBinaryAborted, err)
+			return fmt.Errorf("%w: no response to a block: %v", errBinaryAborted, err)
 		}
 		if string(ack) != pending[0] {
 			return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, ack, pending[0])
@@ -297,7 +297,7 @@ func (b *Board) streamFile(ctx context.Context, s *repl.Stream, f release.File, 
 		return fmt.Errorf("%w: no digest for /next/%s: %v", errBinaryAborted, f.Path, err)
 	}
 	if answer[0] != '.' {
-		return fmt.Errorf("%w: unexpected answer for /next/%s: %q", errBinaryAborted, f.Path, answer)
+		return fmt.Errorf("%w: unexpected response for /next/%s: %q", errBinaryAborted, f.Path, answer)
 	}
 	return checkDigest(f, string(answer[1:]))
 }
