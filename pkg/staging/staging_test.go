@@ -200,6 +200,29 @@ func TestUpdateFreshBoard(t *testing.T) {
 	}
 }
 
+func TestUpdateBase64Transfer(t *testing.T) {
+	t.Parallel()
+	for _, fw := range firmwares {
+		t.Run("firmware "+fw, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, fw)
+			r.stg = staging.New(r.conn, staging.Options{Transfer: staging.TransferBase64})
+			files := hardFiles(t)
+			rep, err := r.stg.Update(testContext(t), staging.UpdateRequest{Tree: writeTree(t, files), Version: "1.0.0"})
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if rep.Stage.Sent != len(files) {
+				t.Errorf("Sent = %d, want %d", rep.Stage.Sent, len(files))
+			}
+			checkInstalled(t, r.flash, files, "1.0.0")
+			if st := r.board.Stats(); st.LargestCommand > 1024 {
+				t.Errorf("largest command = %d bytes, want at most 1024", st.LargestCommand)
+			}
+		})
+	}
+}
+
 func TestUpdateFromOlderVersion(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, "1.27")
