@@ -71,6 +71,10 @@ type Conn struct {
 	// tell when the board may have lost the state of earlier commands.
 	entries  int
 	received int64
+	// pipelined is the start of the next command, written while the board
+	// still ran the one before; ahead is what to write that way after the
+	// current command's OK.
+	pipelined, ahead []byte
 }
 
 // New starts a session on port. It does not write anything: call EnterRaw or
@@ -232,10 +236,7 @@ func (c *Conn) ExecTimeout(ctx context.Context, code string, timeout time.Durati
 // A command that the board's receive buffer holds whole goes in the plain
 // raw REPL, which costs one round trip where raw-paste costs three.
 func (c *Conn) send(ctx context.Context, code []byte) error {
-	if len(code) <= smallCommand {
-		return c.sendRaw(ctx, code)
-	}
-	if c.opts.Paste == PasteAuto && (c.pasteOK == nil || *c.pasteOK) {
+	if c.usesPaste(code) {
 		used, err := c.sendPaste(ctx, code)
 		if err != nil || used {
 			return err
@@ -253,6 +254,12 @@ func firstLine(code string) string {
 		code = code[:57] + "..."
 	}
 	return code
+}
+
+// usesPaste reports whether code would be sent in raw-paste mode, which is
+// tried until the board has refused it once.
+func (c *Conn) usesPaste(code []byte) bool {
+	return len(code) > smallCommand && c.opts.Paste == PasteAuto && (c.pasteOK == nil || *c.pasteOK)
 }
 
 // ExitRaw leaves the raw REPL for the friendly REPL.

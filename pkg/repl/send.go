@@ -20,6 +20,10 @@ const (
 	// REPL: with its Ctrl-D it fits the 256-byte receive buffer even if the
 	// board reads none of it until it is all there.
 	smallCommand = 250
+	// aheadBytes is how much of the next command ExecAhead writes while the
+	// board runs the current one: it waits in the receive buffer, with room
+	// to spare.
+	aheadBytes = 192
 )
 
 // checkSource rejects control characters that the raw REPL would act on
@@ -124,22 +128,47 @@ func (c *Conn) pasteBody(ctx context.Context, code []byte) error {
 
 // sendRaw writes code in the plain raw REPL, paced to the line rate so that
 // the board's 256-byte receive buffer never holds more than a chunk, since
-// firmware without raw-paste has no flow control.
+// firmware without raw-paste has no flow control. Bytes pipelined after the
+// previous command are not written again; bytes to pipeline are written
+// after the OK.
 func (c *Conn) sendRaw(ctx context.Context, code []byte) error {
 	if err := checkSource(code); err != nil {
 		return err
 	}
-	byteTime := time.Duration(10 * float64(time.Second) / float64(c.opts.Baud))
-	start := time.Now()
-	if len(code) <= smallCommand {
-		if err := c.write(append(append([]byte(nil), code...), ctrlD)); err != nil {
+	code = code[len(c.pipelined):]
+	c.pipelined = nil
+	if err := c.writePaced(ctx, append(append([]byte(nil), code...), ctrlD)); err != nil {
+		return err
+	}
+	if err := c.readOK(ctx); err != nil {
+		return err
+	}
+	if c.ahead != nil {
+		ahead := c.ahead
+		c.ahead = nil
+		if err := checkSource(ahead); err != nil {
 			return err
 		}
-		return c.readOK(ctx)
+		if err := c.write(ahead); err != nil {
+			return err
+		}
+		c.pipelined = ahead
 	}
-	for i := 0; i < len(code); i += rawChunk {
-		j := min(i+rawChunk, len(code))
-		if err := c.write(code[i:j]); err != nil {
+	return nil
+}
+
+// writePaced writes p at no more than the line rate: whole when the receive
+// buffer holds it, else in chunks that keep at most rawChunk+rawAhead bytes
+// ahead of the line.
+func (c *Conn) writePaced(ctx context.Context, p []byte) error {
+	if len(p) <= smallCommand+1 {
+		return c.write(p)
+	}
+	byteTime := time.Duration(10 * float64(time.Second) / float64(c.opts.Baud))
+	start := time.Now()
+	for i := 0; i < len(p); i += rawChunk {
+		j := min(i+rawChunk, len(p))
+		if err := c.write(p[i:j]); err != nil {
 			return err
 		}
 		due := start.Add(time.Duration(j-rawAhead) * byteTime)
@@ -149,10 +178,7 @@ func (c *Conn) sendRaw(ctx context.Context, code []byte) error {
 			}
 		}
 	}
-	if err := c.write([]byte{ctrlD}); err != nil {
-		return err
-	}
-	return c.readOK(ctx)
+	return nil
 }
 
 // readOK waits for the "OK" with which the raw REPL accepts a command.

@@ -35,13 +35,20 @@ func (s *Stream) Pending() int {
 // traceback as Exec does. If talk fails, its error is returned and the
 // session enters the raw REPL again before the next command.
 func (c *Conn) ExecStream(ctx context.Context, code string, timeout time.Duration, talk func(*Stream) error) ([]byte, error) {
+	if len(c.pipelined) > 0 && !strings.HasPrefix(code, string(c.pipelined)) {
+		// The board holds the start of another command: Ctrl-C clears it.
+		c.pipelined = nil
+		c.broken = true
+	}
 	if !c.inRaw || c.broken {
+		c.pipelined = nil
 		if err := c.EnterRaw(ctx); err != nil {
 			return nil, err
 		}
 	}
 	c.broken = true
 	if err := c.send(ctx, []byte(code)); err != nil {
+		c.ahead = nil
 		return nil, err
 	}
 	var talkErr error
@@ -75,4 +82,16 @@ func (c *Conn) ExecStream(ctx context.Context, code string, timeout time.Duratio
 		}
 	}
 	return stdout, nil
+}
+
+// ExecAhead runs code as Exec does and, once the board has accepted it,
+// writes the start of next, so that the line carries it while the board
+// still runs code. The caller must run next with the following call. It
+// pipelines only where both go in the plain raw REPL, whose bytes wait in
+// the board's receive buffer; with raw-paste it is Exec.
+func (c *Conn) ExecAhead(ctx context.Context, code, next string) ([]byte, error) {
+	if !c.usesPaste([]byte(code)) && !c.usesPaste([]byte(next)) {
+		c.ahead = []byte(next[:min(len(next), aheadBytes)])
+	}
+	return c.ExecStream(ctx, code, c.opts.Timeout, nil)
 }

@@ -140,6 +140,16 @@ func (b *Board) execData(ctx context.Context, code string) (string, error) {
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
 }
 
+// execDataAhead is execData that also writes the start of next, the
+// command that follows, while the board runs code (see repl.Conn.ExecAhead).
+func (b *Board) execDataAhead(ctx context.Context, code, next string) (string, error) {
+	if err := b.ensureHelpers(ctx); err != nil {
+		return "", err
+	}
+	out, err := b.conn.ExecAhead(ctx, code, next)
+	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
+}
+
 // verifierSource defines _x, which runs a command only if its SHA-256
 // matches the one the host computed. A byte lost on the line can turn a
 // command into another valid one (dropping "next" from "_rm('/next')"

@@ -95,31 +95,48 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
 		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
 	}
-	buf := make([]byte, chunk)
+	next, nextSize, err := nextWrite(r, chunk)
+	if err != nil {
+		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	}
 	var sent int64
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			cmd := "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')"
-			if _, werr := b.execData(ctx, cmd); werr != nil {
-				return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
-			}
-			sent += int64(n)
-			progress.Done += int64(n)
-			b.report(progress)
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
+	for next != "" {
+		cmd, n := next, int64(nextSize)
+		if next, nextSize, err = nextWrite(r, chunk); err != nil {
 			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
 		}
+		// The start of the next write, or of the close, travels while the
+		// board decodes and writes this chunk.
+		following := next
+		if following == "" {
+			following = verified(closing)
+		}
+		if _, werr := b.execDataAhead(ctx, cmd, following); werr != nil {
+			return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
+		}
+		sent += n
+		progress.Done += n
+		b.report(progress)
 	}
 	out, err := b.execOnce(ctx, closing)
 	if err != nil {
 		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
 	}
 	return checkDigest(f, strings.TrimSpace(out))
+}
+
+// nextWrite reads up to chunk bytes and returns the _wr command that
+// writes them and their count, or "" at the end of r.
+func nextWrite(r io.Reader, chunk int) (string, int, error) {
+	buf := make([]byte, chunk)
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF {
+		return "", 0, nil
+	}
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return "", 0, err
+	}
+	return "_wr('" + base64.StdEncoding.EncodeToString(buf[:n]) + "')", n, nil
 }
 
 func checkDigest(f release.File, got string) error {
