@@ -135,7 +135,7 @@ WebAssembly.instantiate = async (binary, imports) => {
     }
     const original = imports.env[name];
     imports.env[name] = (...args) => {
-      // Python code runs: in the REPL only parse_compile_execute calls these.
+      // Python code is running, because in the REPL only parse_compile_execute calls these.
       rx.markBusy();
       vm.busyPolls = 0;
       if (++vm.invokeCalls % INVOKE_POLL_INTERVAL === 0) {

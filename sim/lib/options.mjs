@@ -26,10 +26,10 @@ const FLAGS = [
     min: 1,
     help:
       'UART RX ring buffer in bytes; bytes that find it full while the board is busy are ' +
-      'dropped, and while the board waits for input the ring keeps up to 65536 bytes because ' +
-      'a real board reads faster than 115200 baud (default 256: while UART0 is the REPL, ' +
-      'uart0_rx_intr_handler in ports/esp8266/uart.c puts received bytes into ' +
-      'stdin_ringbuf, 256 bytes in ports/esp8266/esp_mphal.c)',
+      'dropped. While the board waits for input the ring keeps up to 65536 bytes (or N, if ' +
+      'larger), because a real board then reads faster than 115200 baud delivers (default ' +
+      '256: while UART0 is the REPL, uart0_rx_intr_handler in ports/esp8266/uart.c puts ' +
+      'received bytes into stdin_ringbuf, 256 bytes in ports/esp8266/esp_mphal.c)',
   },
   {
     name: 'command-cost-ms',

@@ -11,7 +11,7 @@ export const SLOT = {
   CUT_COUNT: 6, // events of that kind still to happen before the cut
   SLEEP: 7, // never notified: Atomics.wait on it is a plain sleep
   HALT: 8, // never notified: a worker that cut its own power waits here until terminated
-  BOARD_STATE: 9, // BOARD_BUSY or BOARD_READING, written by the worker (and by board.mjs at boot)
+  BOARD_STATE: 9, // BOARD_BUSY or BOARD_READING, stored by the worker and by board.mjs at boot
 };
 export const SLOT_COUNT = 16;
 
