@@ -31,6 +31,7 @@ const VM_HEAP_BYTES = 256 * 1024;
 
 const rx = new Receiver(ctrlBuffer, ringBuffer);
 const tx = new Transmitter(parentPort);
+rx.beforeSleep = () => tx.flush();
 
 // State shared with the hooks that the VM calls synchronously.
 const vm = {

@@ -65,9 +65,12 @@ export class Receiver {
   }
 
   // Spends ms of modelled board time (command cost, flash writes), during
-  // which the board is busy.
+  // which the board is busy. Output written before it leaves first: the
+  // ESP8266's UART sends from its FIFO while the CPU works on
+  // (ports/esp8266/uart.c uart_tx_one_char returns once a byte is queued).
   sleep(ms) {
     this.markBusy();
+    this.beforeSleep?.();
     this.stall(ms);
   }
 

@@ -115,3 +115,22 @@ test('power cut after the Nth command', async () => {
     await board.close();
   }
 });
+
+test('output leaves the board before its modelled flash time', async () => {
+  // 30,000 bytes at the default 60,000 B/s keep the board busy for 500 ms
+  // after it printed "start".
+  const board = new TestBoard();
+  try {
+    await board.enterRawRepl();
+    const started = Date.now();
+    board.send("f = open('big.bin', 'wb')\nprint('start')\nf.write(b'x' * 30000)\nf.close()\x04");
+    await board.readUntil('start', 5000);
+    const firstOutput = Date.now() - started;
+    await board.readUntil('\x04\x04>', 5000);
+    const done = Date.now() - started;
+    assert.ok(done >= 450, `the command took ${done} ms, want the modelled 500 ms of flash writes`);
+    assert.ok(firstOutput < done - 300, `"start" arrived after ${firstOutput} ms of ${done} ms, want it before the flash time`);
+  } finally {
+    await board.close();
+  }
+});
