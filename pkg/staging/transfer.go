@@ -111,7 +111,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 		if following == "" {
 			following = verified(closing)
 		}
-		if _, werr := b.execDataAhead(ctx, cmd, following); werr != nil {
+		if werr := b.writeChunk(ctx, cmd, following); werr != nil {
 			return fmt.Errorf("writing /next/%s at byte %d: %w", f.Path, sent, werr)
 		}
 		sent += n
@@ -123,6 +123,32 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
 	}
 	return checkDigest(f, strings.TrimSpace(out))
+}
+
+// writeChunk runs one _wr command, again when the board refused it before
+// writing anything: a SyntaxError or NameError means the command did not
+// compile or call _wr, and a ValueError means its base64 did not decode.
+// Any other failure leaves the file to the whole-file retry.
+func (b *Board) writeChunk(ctx context.Context, cmd, following string) error {
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if _, err = b.execDataAhead(ctx, cmd, following); err == nil || !refusedBeforeWrite(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func refusedBeforeWrite(err error) bool {
+	var remote *repl.RemoteError
+	if !errors.As(err, &remote) {
+		return false
+	}
+	switch remote.Type() {
+	case "SyntaxError", "IndentationError", "NameError", "ValueError":
+		return true
+	}
+	return false
 }
 
 // nextWrite reads up to chunk bytes and returns the _wr command that
