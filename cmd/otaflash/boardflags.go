@@ -64,7 +64,7 @@ func (f *boardFlags) validate() error {
 		return fmt.Errorf("invalid --transfer %q: use auto, binary or base64", f.transfer)
 	}
 	dir := strings.Trim(f.mainDir, "/")
-	if dir == "" || strings.Contains(dir, "/") {
+	if dir == "" || dir == "." || dir == ".." || strings.ContainsAny(dir, "/\\\x00\n") {
 		return fmt.Errorf("invalid --main-dir %q: must be one folder name, such as project", f.mainDir)
 	}
 	if dir == "next" || dir == "prev" {

@@ -89,6 +89,8 @@ func TestUpdateErrorsNameTheFix(t *testing.T) {
 		{name: "no port", args: []string{"update", "--source", sampleApp("v1.0.0")}, wantCode: exitError, wantErr: "missing --port"},
 		{name: "no release", args: []string{"update", "--port", missing}, wantCode: exitError, wantErr: "pass --repo owner/name, or --source"},
 		{name: "missing port", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "1"}, wantCode: exitPort, wantErr: "serial port not found"},
+		{name: "parent main dir", args: []string{"status", "--port", missing, "--main-dir", ".."}, wantCode: exitError, wantErr: "invalid --main-dir"},
+		{name: "version with newline", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "1.0\n0"}, wantCode: exitError, wantErr: "invalid version"},
 		{name: "reserved main dir", args: []string{"status", "--port", missing, "--main-dir", "next"}, wantCode: exitError, wantErr: "invalid --main-dir"},
 		{name: "bad transfer", args: []string{"status", "--port", missing, "--transfer", "fast"}, wantCode: exitError, wantErr: "invalid --transfer"},
 		{name: "bad repo", args: []string{"update", "--port", missing, "--repo", "nodash"}, wantCode: exitError, wantErr: "owner/name"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -59,14 +60,14 @@ func (f *releaseFlags) load(ctx context.Context, mainDir string, stderr io.Write
 	case f.source != "" && f.repo != "":
 		return nil, errors.New("--source and --repo both given: use one")
 	case f.source != "":
-		return f.loadSource(mainDir)
+		return f.loadSource(mainDir, stderr)
 	case f.repo != "":
 		return f.loadGitHub(ctx, mainDir, stderr)
 	}
 	return nil, errors.New("missing release: pass --repo owner/name, or --source with a local folder or .tar.gz")
 }
 
-func (f *releaseFlags) loadSource(mainDir string) (*resolved, error) {
+func (f *releaseFlags) loadSource(mainDir string, stderr io.Writer) (*resolved, error) {
 	info, err := os.Stat(f.source)
 	if err != nil {
 		return nil, fmt.Errorf("reading --source: %w", err)
@@ -92,7 +93,33 @@ func (f *releaseFlags) loadSource(mainDir string) (*resolved, error) {
 		tree.Close()
 		return nil, fmt.Errorf("release in %s has no version: pass --version or add a .version file to its %s folder", f.source, mainDir)
 	}
+	if err := checkVersion(version); err != nil {
+		tree.Close()
+		return nil, err
+	}
+	if tree.Version != "" && f.version != "" && tree.Version != version {
+		fmt.Fprintf(stderr, "note: --version %s overrides %s in the release's .version\n", version, tree.Version)
+	}
 	return &resolved{tree: tree, version: version, origin: "local release " + f.source}, nil
+}
+
+// maxVersionLen is the longest version otaflash writes to .version; the
+// board reads at most 80 bytes of it back.
+const maxVersionLen = 64
+
+// checkVersion rejects a version that cannot be a .version file's one line:
+// empty, too long, or with spaces or control characters. It need not be
+// semver, but comparisons with GitHub releases use semver.
+func checkVersion(v string) error {
+	if len(v) > maxVersionLen {
+		return fmt.Errorf("invalid version %q: longer than %d bytes", v, maxVersionLen)
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f || !utf8.ValidRune(r) {
+			return fmt.Errorf("invalid version %q: use letters, digits and punctuation without spaces, such as 1.2.0", v)
+		}
+	}
+	return nil
 }
 
 func isDir(p string) bool {

@@ -222,3 +222,21 @@ func TestEnterRawFreesStuckReceiver(t *testing.T) {
 		t.Errorf("Exec = %q, %v; want the receiver to have ended", out, err)
 	}
 }
+
+func TestOpenSerialRejectsSecondRun(t *testing.T) {
+	t.Parallel()
+	_, board := startBoard(t, "1.27", nil)
+	// startBoard holds the port open, as one otaflash run does.
+	_, err := repl.OpenSerial(board.Port(), 115200)
+	if !errors.Is(err, repl.ErrPortBusy) {
+		t.Fatalf("second OpenSerial error = %v, want ErrPortBusy", err)
+	}
+}
+
+func TestOpenSerialRejectsNonSerialFile(t *testing.T) {
+	t.Parallel()
+	_, err := repl.OpenSerial("/dev/null", 115200)
+	if err == nil || !strings.Contains(err.Error(), "is not a serial port") {
+		t.Fatalf("OpenSerial(/dev/null) error = %v, want a not-a-serial-port error", err)
+	}
+}

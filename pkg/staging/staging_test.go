@@ -309,6 +309,10 @@ func TestRevertSwapsBackAndForth(t *testing.T) {
 			t.Fatalf("Update to %s: %v", step.version, err)
 		}
 	}
+	// An app that made its folder the working directory must not stop the swap.
+	if _, err := r.conn.Exec(ctx, "import os\nos.chdir('/project')"); err != nil {
+		t.Fatal(err)
+	}
 	st, err := r.stg.Revert(ctx)
 	if err != nil {
 		t.Fatalf("Revert: %v", err)

@@ -18,6 +18,8 @@ def _rm(p):
     elif m:
         os.remove(p)
 def run(d):
+    # A folder that is the working directory cannot be renamed everywhere.
+    os.chdir('/')
     if _st('/next/.version'):
         if _st(d):
             _rm('/prev')
