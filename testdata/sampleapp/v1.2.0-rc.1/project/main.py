@@ -2,8 +2,10 @@
 import sys
 import time
 
-if "/lib" not in sys.path:
-    sys.path.append("/lib")
+# otaflash installs the app in /project; the board's own /main.py starts it.
+APP = "/project"
+if APP + "/lib" not in sys.path:
+    sys.path.insert(0, APP + "/lib")
 
 import greeting
 import util
@@ -11,7 +13,7 @@ import util
 VERSION = "1.2.0-rc.1"
 
 print(greeting.hello(VERSION))
-settings = util.load_config("config.json")
+settings = util.load_config(APP + "/config.json")
 for n in range(settings["ticks"]):
     print(util.tick_message(n))
     # time.sleep returns to the runtime, so Ctrl-C can interrupt the loop.
