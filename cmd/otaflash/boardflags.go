@@ -29,7 +29,7 @@ type boardFlags struct {
 
 func (f *boardFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.port, "port", "p", os.Getenv("OTAFLASH_PORT"),
+	fl.StringVarP(&f.port, "port", "p", "",
 		"serial port of the board, such as /dev/ttyUSB0 (default $OTAFLASH_PORT)")
 	fl.IntVar(&f.baud, "baud", 115200, "line rate in bits per second; MicroPython's UART REPL runs at 115200")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "longest wait for one answer from the board")
@@ -49,6 +49,9 @@ func completePorts(*cobra.Command, []string, string) ([]string, cobra.ShellCompD
 }
 
 func (f *boardFlags) validate() error {
+	if f.port == "" {
+		f.port = os.Getenv("OTAFLASH_PORT")
+	}
 	if f.port == "" {
 		return errors.New("missing --port: name the board's serial port, such as --port /dev/ttyUSB0 (or set OTAFLASH_PORT)")
 	}

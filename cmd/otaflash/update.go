@@ -59,7 +59,7 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 		return err
 	}
 	defer rel.tree.Close()
-	fmt.Fprintf(stdout, "release: %s (%d files, %s)\n", rel.origin, len(rel.tree.Files), kb(rel.tree.TotalSize()))
+	fmt.Fprintf(stdout, "release: %s (%s, %s)\n", rel.origin, plural(len(rel.tree.Files), "file"), kb(rel.tree.TotalSize()))
 
 	progress := newProgressPrinter(stderr)
 	sess, err := opts.board.connect(ctx, stderr, progress.update)
@@ -93,8 +93,8 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 		return nil
 	}
 	s := rep.Stage
-	fmt.Fprintf(stdout, "staged: %d files sent (%s), %d copied on the board from the installed version, %d kept from an earlier run, in %s\n",
-		s.Sent, kb(s.BytesSent), s.Copied, s.Kept, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "staged: %s sent (%s), %d copied on the board from the installed version, %d kept from an earlier run, in %s\n",
+		plural(s.Sent, "file"), kb(s.BytesSent), s.Copied, s.Kept, time.Since(start).Round(100*time.Millisecond))
 	if rep.After.Previous != "" {
 		fmt.Fprintf(stdout, "installed: %s (version %s kept in /prev for otaflash revert)\n", rep.After.Installed, rep.After.Previous)
 	} else {
@@ -108,6 +108,13 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 	}
 	fmt.Fprintln(stdout, "reset: the board restarted into the new app")
 	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func versionOrNone(v string) string {
