@@ -73,6 +73,8 @@ type Board struct {
 	// binaryFailed is set when a binary transfer failed; the rest of the
 	// session uses base64.
 	binaryFailed bool
+	// spoiled counts the retries of spoiled commands and files.
+	spoiled int
 }
 
 // New returns a Board that works through conn.
@@ -104,6 +106,25 @@ func (b *Board) logf(format string, args ...any) {
 // commandAttempts bounds the tries of one command that the line spoiled.
 const commandAttempts = 5
 
+// maxSpoiled bounds the commands and files that the line may spoil in one
+// session before staging gives up: a line that bad does not get better by
+// retrying, and every retry costs time.
+const maxSpoiled = 30
+
+// ErrNoisyLine means the serial line spoiled more commands than retries can
+// make up for.
+var ErrNoisyLine = errors.New("the serial line spoiled too many commands (check the cable and USB hub, or lower --baud on both ends)")
+
+// spoiledOnce counts a retry and returns ErrNoisyLine, wrapping err, once the
+// session has used up maxSpoiled retries.
+func (b *Board) spoiledOnce(err error) error {
+	b.spoiled++
+	if b.spoiled > maxSpoiled {
+		return fmt.Errorf("%w: the last one: %v", ErrNoisyLine, err)
+	}
+	return nil
+}
+
 // exec runs code after making sure the helper functions are defined, and
 // runs it again when the line spoiled it. Every command given to exec must
 // therefore be idempotent: running it twice leaves the board as running it
@@ -114,6 +135,9 @@ func (b *Board) exec(ctx context.Context, code string) (string, error) {
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
 		if out, err = b.execOnce(ctx, code); err == nil || !transient(err) {
 			return out, err
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return out, noisy
 		}
 		b.logf("command spoiled on the line (attempt %d of %d): %v", attempt, commandAttempts, err)
 	}
@@ -262,6 +286,9 @@ func (b *Board) define(ctx context.Context, code string) error {
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
 		if _, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
 			return err
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return noisy
 		}
 	}
 	return err

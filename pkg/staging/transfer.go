@@ -40,6 +40,9 @@ func (b *Board) putFile(ctx context.Context, f release.File, progress Progress) 
 	var err error
 	for attempt := 1; attempt <= fileAttempts; attempt++ {
 		if attempt > 1 {
+			if noisy := b.spoiledOnce(err); noisy != nil {
+				return noisy
+			}
 			b.logf("stage: retrying %s (attempt %d of %d) after: %v", f.Path, attempt, fileAttempts, err)
 		}
 		if b.binary {
@@ -66,7 +69,7 @@ func fatal(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true
-	case errors.Is(err, repl.ErrNoResponse):
+	case errors.Is(err, repl.ErrNoResponse), errors.Is(err, ErrNoisyLine):
 		return true
 	case errors.As(err, &remote):
 		exc := remote.Exception()
@@ -134,6 +137,9 @@ func (b *Board) writeChunk(ctx context.Context, cmd, following string) error {
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
 		if _, err = b.execDataAhead(ctx, cmd, following); err == nil || !refusedBeforeWrite(err) {
 			return err
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return noisy
 		}
 	}
 	return err
