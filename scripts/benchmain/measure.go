@@ -156,13 +156,13 @@ func writeLog(path string, args []string, stdout, stderr *bytes.Buffer) error {
 	return nil
 }
 
-var stagedLine = regexp.MustCompile(`(?m)^staged: (\d+) files sent`)
+var stagedLine = regexp.MustCompile(`(?m)^staged: (\d+) files? sent`)
 
 // filesSent reads the number of files sent from otaflash update's output.
 func filesSent(stdout string) (int, error) {
 	match := stagedLine.FindStringSubmatch(stdout)
 	if match == nil {
-		return 0, fmt.Errorf("output has no line \"staged: N files sent\":\n%s", stdout)
+		return 0, fmt.Errorf("output has no line \"staged: N file(s) sent\":\n%s", stdout)
 	}
 	return strconv.Atoi(match[1])
 }

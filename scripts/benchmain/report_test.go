@@ -91,7 +91,7 @@ func TestFilesSent(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "full install", stdout: "release: x\nstaged: 30 files sent (97.7 KB), 0 already on the board, in 10.4s\n", want: 30},
-		{name: "one file", stdout: "staged: 1 files sent (2.2 KB), 0 already on the board, in 3s\n", want: 1},
+		{name: "one file", stdout: "staged: 1 file sent (2.2 KB), 0 copied on the board from the installed version, 0 kept from an earlier run, in 3s\n", want: 1},
 		{name: "up to date", stdout: "up to date: the board already runs 1.0.0\n", wantErr: true},
 	}
 	for _, tt := range tests {
