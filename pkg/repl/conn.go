@@ -44,7 +44,7 @@ type Options struct {
 	// Baud is the line rate used to pace commands on firmware without
 	// raw-paste flow control. Default 115200.
 	Baud int
-	// Timeout bounds each wait for an answer. Default 10 s.
+	// Timeout bounds each wait for a response. Default 10 s.
 	Timeout time.Duration
 	// Paste selects raw-paste or paced raw REPL. Default PasteAuto.
 	Paste PasteMode
@@ -61,10 +61,10 @@ type Conn struct {
 	traceMu sync.Mutex
 
 	inRaw bool
-	// pasteOK is nil until the board has answered a raw-paste request.
+	// pasteOK is nil until the board has responded to a raw-paste request.
 	pasteOK *bool
 	window  int
-	// broken is set when a command's answer was cut short, so that the
+	// broken is set when a command's response was cut short, so that the
 	// next command starts by interrupting and entering the raw REPL again.
 	broken bool
 	// entries counts successful entries into the raw REPL, so callers can

@@ -235,8 +235,8 @@ func (b *Board) tryVerifier(ctx context.Context, good, bad string) error {
 }
 
 // transient reports whether err may come from bytes lost or changed on the
-// line, so that the same command can succeed when sent again: no answer in
-// time, an answer out of protocol, a command that _x refused, or an
+// line, so that the same command can succeed when sent again: no response in
+// time, a response out of protocol, a command that _x refused, or an
 // exception raised outside the command that _x runs (its traceback names no
 // "<string>" frame), which means the call around it was spoiled. Firmware
 // without raw-paste (v1.13) has no flow control, so a board busy with its

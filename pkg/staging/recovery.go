@@ -139,7 +139,7 @@ func (b *Board) writeText(ctx context.Context, path, text string) error {
 		return err
 	}
 	// Guarded by the temporary file's presence, so that running it again
-	// after a lost answer does not remove the file it just replaced.
+	// after a lost response does not remove the file it just replaced.
 	code := fmt.Sprintf("t=%s\np=%s\nif _st(t):\n try:\n  os.rename(t,p)\n except OSError:\n  _rm(p)\n  os.rename(t,p)", pyStr(tmp), pyStr(path))
 	if _, err := b.exec(ctx, code); err != nil {
 		return fmt.Errorf("replacing %s: %w", path, err)

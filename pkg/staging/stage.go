@@ -70,7 +70,7 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 	} else {
 		b.logf("stage: new /next for version %s", version)
 		code := fmt.Sprintf("_rm('/next')\nos.mkdir('/next')\nf=open('/next/.version_on_reboot','w')\nf.write(%s)\nf.close()", pyStr(version))
-		// Run again after a lost answer, this removes and writes /next anew.
+		// Run again after a lost response, this removes and writes /next anew.
 		if _, err := b.exec(ctx, code); err != nil {
 			return rep, fmt.Errorf("creating /next: %w", err)
 		}

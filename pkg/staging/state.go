@@ -9,8 +9,8 @@ import (
 	"github.com/otaflash/otaflash/pkg/repl"
 )
 
-// State is what the board's flash and firmware show about installed,
-// staged and previous versions.
+// State is the board's firmware and the installed, staged and previous
+// versions on its flash.
 type State struct {
 	// Firmware is the MicroPython version, such as "1.13.0".
 	Firmware string `json:"firmware"`

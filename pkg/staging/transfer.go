@@ -23,13 +23,13 @@ const (
 	// bytes while it writes a block to flash.
 	blockSize = 126
 	// blocksInFlight is how many blocks the host sends before it waits
-	// for the board's answer to the oldest.
+	// for the board's reply to the oldest.
 	blocksInFlight = 2
 	// fileAttempts bounds the tries for one file before staging fails.
 	fileAttempts = 5
 )
 
-// errBinaryAborted means the binary receiver's answer did not match the
+// errBinaryAborted means the binary receiver's reply did not match the
 // block that was sent: a byte was dropped or changed on the line.
 var errBinaryAborted = errors.New("binary transfer aborted")
 
@@ -63,7 +63,7 @@ func (b *Board) putFile(ctx context.Context, f release.File, progress Progress) 
 }
 
 // fatal reports whether an error would recur on a retry: a cancelled
-// context, a board that stopped answering, or a full flash.
+// context, a board that stopped responding, or a full flash.
 func fatal(err error) bool {
 	var remote *repl.RemoteError
 	switch {
@@ -277,8 +277,8 @@ func unstick(s *repl.Stream) {
 
 // sendBatch streams several files to the _rxm receiver in one command, which
 // saves a command's round trips per file. It returns the indexes of the
-// files it did not verify, to be sent one by one; after a failure it
-// switches the session to base64 as putFile does.
+// files it did not verify, to be sent one by one. After a failure it
+// switches the session to base64, as putFile does.
 func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int, progress *Progress) ([]int, error) {
 	if !b.binary || len(indexes) < 2 {
 		return indexes, nil

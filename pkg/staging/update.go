@@ -24,7 +24,7 @@ type UpdateRequest struct {
 	DiscardPrevious bool
 }
 
-// UpdateReport says what an update found and did.
+// UpdateReport is the account of an update: what it found and what it did.
 type UpdateReport struct {
 	Before, After State
 	// Recovered describes an interrupted update that was finished or
