@@ -80,6 +80,7 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 		Version:         rel.version,
 		Force:           opts.force,
 		DiscardPrevious: opts.discardPrevious,
+		Before:          &before,
 	})
 	progress.finish()
 	if rep.Recovered != "" {

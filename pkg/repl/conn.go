@@ -48,7 +48,7 @@ type Options struct {
 	Timeout time.Duration
 	// Paste selects raw-paste or paced raw REPL. Default PasteAuto.
 	Paste PasteMode
-	// Trace, when set, receives a line for every write and read.
+	// Trace, when set, receives a line for every write and read, with the seconds since New.
 	Trace io.Writer
 }
 
@@ -59,6 +59,8 @@ type Conn struct {
 	rd      *streamReader
 	opts    Options
 	traceMu sync.Mutex
+	// opened is when New ran; trace lines count seconds from it.
+	opened time.Time
 
 	inRaw bool
 	// pasteOK is nil until the board has responded to a raw-paste request.
@@ -86,7 +88,7 @@ func New(port io.ReadWriteCloser, opts Options) *Conn {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	c := &Conn{port: port, opts: opts}
+	c := &Conn{port: port, opts: opts, opened: time.Now()}
 	c.rd = newStreamReader(port, c.traceBytes)
 	return c
 }
@@ -119,7 +121,7 @@ func (c *Conn) traceBytes(dir string, p []byte) {
 	if dir == "<" {
 		c.received += int64(len(p))
 	}
-	fmt.Fprintf(c.opts.Trace, "repl %s %q\n", dir, p)
+	fmt.Fprintf(c.opts.Trace, "repl %8.3f %s %q\n", time.Since(c.opened).Seconds(), dir, p)
 }
 
 func (c *Conn) write(p []byte) error {

@@ -14,7 +14,7 @@ import (
 )
 
 // recoverSource is the module that install-recovery writes to the board and
-// the first half of the helpers every session defines.
+// the first part of the helpers every session defines.
 //
 //go:embed board/otaflash_recover.py
 var recoverSource string
@@ -25,10 +25,17 @@ var helpersSource string
 //go:embed board/state.py
 var stateSource string
 
-// transferSource defines the binary receiver and the on-board copy.
-//
+//go:embed board/keep.py
+var keepSource string
+
 //go:embed board/transfer.py
 var transferSource string
+
+//go:embed board/base64.py
+var base64Source string
+
+//go:embed board/listing.py
+var listingSource string
 
 // Transfer modes for Options.Transfer.
 const (
@@ -68,6 +75,13 @@ type Board struct {
 	opts Options
 	// helpersAt is the conn entry count at which the helpers were defined.
 	helpersAt int
+	// defined holds the digests of the helper parts defined since then.
+	defined map[string]bool
+	// canBinary is the board's answer, in its last state, to whether the
+	// binary receiver can run on it; stateRead says there was one.
+	canBinary, stateRead bool
+	// transferChosen is set once binary is settled for the session.
+	transferChosen bool
 	// binary reports whether files go through the binary receiver.
 	binary bool
 	// binaryFailed is set when a binary transfer failed; the rest of the
@@ -174,64 +188,92 @@ func (b *Board) execDataAhead(ctx context.Context, code, next string) (string, e
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
 }
 
-// verifierSource defines _x, which runs a command only if its SHA-256
-// matches the one the host computed. A byte lost on the line can turn a
-// command into another valid one (dropping "next" from "_rm('/next')"
-// leaves "_rm('/')"), so every command travels inside a call to _x with
-// the first 4 bytes of its digest. Firmware without raw-paste (v1.13) has
-// no flow control, which makes such a loss possible whenever the board is
-// busy. The command is a raw string literal, or base64 (bytes) when its
-// text cannot be one.
-const verifierSource = "def _x(s,h):\n" +
-	" import ubinascii as b,uhashlib as u\n" +
-	" c=s.encode() if type(s) is str else b.a2b_base64(s)\n" +
-	" if b.hexlify(u.sha256(c).digest()[:4])!=h:raise ValueError('otaflash: command spoiled on the line')\n" +
-	" exec(c,globals())\n"
+// helperCache is the file on the board's flash that keeps the helper parts
+// between sessions, so that a session sends only the bootstrap below. Each
+// part is a record: "#", the first 8 hex digits of the part's SHA-256, a
+// space, its length in bytes, a newline, then the part's source. A part is
+// run only when its digest matches one that this version of otaflash
+// defines; a record that does not, or that is cut short, makes the loader
+// remove the whole file, which the session then writes anew.
+const helperCache = "/otaflash_helpers.py"
+
+// bootstrapSource defines _x.
+//
+// _x runs a command only if its SHA-256 matches the one the host computed.
+// A byte lost on the line can turn a command into another valid one
+// (dropping "next" from "_rm('/next')" leaves "_rm('/')"), so every command
+// travels inside a call to _x with the first 4 bytes of its digest.
+// Firmware without raw-paste (v1.13) has no flow control, which makes such a
+// loss possible whenever the board is busy. The command is a raw string
+// literal, or base64 (bytes) when its text cannot be one. With k set, _x
+// also appends the command to the helper cache as a record.
+const bootstrapSource = `import ubinascii as _B,uhashlib as _U,os
+_K='` + helperCache + `'
+def _X(c):return _B.hexlify(_U.sha256(c).digest()[:4])
+def _x(s,h,k=0):
+ c=s.encode() if type(s) is str else _B.a2b_base64(s)
+ if _X(c)!=h:raise ValueError('otaflash: command spoiled on the line')
+ exec(c,globals())
+ if k:
+  try:
+   f=open(_K,'ab');f.write(b'#'+h+b' '+str(len(c)).encode()+b'\n'+c);f.close()
+  except OSError:
+   pass
+`
+
+// loaderSource defines _ld, which runs the records of the helper cache
+// whose digests are in w and prints each digest it ran. It prints "!" and
+// removes the file when a record is unknown, spoiled or cut short.
+const loaderSource = `def _ld(w):
+ try:
+  f=open(_K,'rb')
+ except OSError:
+  return
+ d=[]
+ try:
+  while 1:
+   l=f.readline()
+   if not l:break
+   h=l[1:9];c=f.read(int(l[10:].decode()))
+   if l[:1]!=b'#' or h not in w or _X(c)!=h:raise ValueError
+   if h not in d:exec(c,globals());d.append(h);print(h.decode(),end=' ')
+  f.close()
+ except Exception:
+  f.close();os.remove(_K);print('!')
+`
+
+// bootstrapReady is what the bootstrap prints once _x is defined.
+const bootstrapReady = "otaflash-ok"
+
+// bootstrapCommand returns the command that defines _x. It runs the
+// definition only if its SHA-256 matches, so a definition spoiled on the
+// line is never run, and the host goes on only when it reads
+// bootstrapReady.
+func bootstrapCommand() string {
+	sum := sha256.Sum256([]byte(bootstrapSource))
+	return "s=r'''" + bootstrapSource + "'''\nimport uhashlib as u,ubinascii as b\n" +
+		"if b.hexlify(u.sha256(s.encode()).digest()[:4])==b'" + hex.EncodeToString(sum[:4]) + "':" +
+		"exec(s,globals());print('" + bootstrapReady + "')\n" +
+		"del s,u,b"
+}
 
 // spoiledMessage is the text of the ValueError that _x raises.
 const spoiledMessage = "command spoiled on the line"
 
 // verified wraps code in a call to _x.
 func verified(code string) string {
+	return verifiedCall(code, "")
+}
+
+// verifiedCall wraps code in a call to _x with more arguments after the
+// digest, each starting with a comma.
+func verifiedCall(code, more string) string {
 	sum := sha256.Sum256([]byte(code))
 	digest := hex.EncodeToString(sum[:4])
 	if !strings.Contains(code, `"""`) && !strings.HasSuffix(code, `\`) && !strings.HasSuffix(code, `"`) {
-		return `_x(r"""` + code + `""",b'` + digest + `')`
+		return `_x(r"""` + code + `""",b'` + digest + `'` + more + `)`
 	}
-	return fmt.Sprintf("_x(b'%s',b'%s')", base64.StdEncoding.EncodeToString([]byte(code)), digest)
-}
-
-// defineVerifier defines _x and checks it: a good command must run and a
-// spoiled one must be refused, or the definition itself was spoiled.
-func (b *Board) defineVerifier(ctx context.Context) error {
-	good := verified("print('otaflash-ok')")
-	bad := strings.Replace(good, ",b'", ",b'0", 1)
-	var err error
-	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if err = b.tryVerifier(ctx, good, bad); err == nil || !transient(err) {
-			return err
-		}
-	}
-	return err
-}
-
-func (b *Board) tryVerifier(ctx context.Context, good, bad string) error {
-	if _, err := b.conn.Exec(ctx, verifierSource); err != nil {
-		return err
-	}
-	out, err := b.conn.Exec(ctx, good)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(string(out)) != "otaflash-ok" {
-		return &repl.ProtocolError{Step: "from the command verifier", Got: out}
-	}
-	_, err = b.conn.Exec(ctx, bad)
-	var remote *repl.RemoteError
-	if !errors.As(err, &remote) || remote.Type() != "ValueError" {
-		return &repl.ProtocolError{Step: "from the command verifier given a spoiled command", Got: []byte(fmt.Sprint(err))}
-	}
-	return nil
+	return fmt.Sprintf("_x(b'%s',b'%s'%s)", base64.StdEncoding.EncodeToString([]byte(code)), digest, more)
 }
 
 // transient reports whether err may come from bytes lost or changed on the
@@ -254,9 +296,50 @@ func transient(err error) bool {
 	return false
 }
 
-// ensureHelpers defines the on-board helpers once per raw REPL entry, since a
-// reset between entries clears them. Each part is sent as its own command to
-// keep commands under 1 KB.
+// helperGroup names a set of helper parts that are defined together.
+type helperGroup int
+
+const (
+	// groupCore is what every update uses: recovery, state, the on-board
+	// copy and the binary receiver. A session defines it whole, so that
+	// the cache holds it for the next one.
+	groupCore helperGroup = iota
+	// groupBase64 writes files from base64 commands.
+	groupBase64
+	// groupListing lists a folder with digests, to resume a staging.
+	groupListing
+	numGroups
+)
+
+// helperPart is one command's worth of helper source and its digest, the
+// one _x checks and the helper cache records.
+type helperPart struct {
+	code, digest string
+}
+
+// helperParts holds each group's parts, in the order they are defined.
+var helperParts = func() [numGroups][]helperPart {
+	sources := [numGroups][]string{
+		groupCore:    {recoverSource, helpersSource, stateSource, keepSource, transferSource},
+		groupBase64:  {base64Source},
+		groupListing: {listingSource},
+	}
+	var parts [numGroups][]helperPart
+	for g, srcs := range sources {
+		for _, src := range srcs {
+			for _, code := range splitDefinitions(compact(src), maxDefinition) {
+				sum := sha256.Sum256([]byte(code))
+				parts[g] = append(parts[g], helperPart{code: code, digest: hex.EncodeToString(sum[:4])})
+			}
+		}
+	}
+	return parts
+}()
+
+// ensureHelpers makes sure that the command verifier and the core helpers
+// are defined, once per raw REPL entry, since a reset between entries
+// clears them. It loads what the helper cache holds and defines the rest,
+// each part as its own command to keep commands under 1 KB.
 func (b *Board) ensureHelpers(ctx context.Context) error {
 	if b.helpersAt >= 0 && b.helpersAt == b.conn.Entries() {
 		return nil
@@ -266,61 +349,139 @@ func (b *Board) ensureHelpers(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.defineVerifier(ctx); err != nil {
+	loaded, err := b.bootstrap(ctx)
+	if err != nil {
 		return fmt.Errorf("defining the otaflash command verifier on the board: %w", err)
 	}
-	for _, src := range []string{recoverSource, helpersSource, stateSource, transferSource} {
-		for _, part := range splitDefinitions(compact(src), maxDefinition) {
-			if err := b.define(ctx, verified(part)); err != nil {
-				return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
-			}
+	b.defined = loaded
+	b.helpersAt = b.conn.Entries()
+	return b.defineGroup(ctx, groupCore)
+}
+
+// need makes sure that the helpers of group g are defined.
+func (b *Board) need(ctx context.Context, g helperGroup) error {
+	if err := b.ensureHelpers(ctx); err != nil {
+		return err
+	}
+	return b.defineGroup(ctx, g)
+}
+
+// defineGroup defines the parts of group g that are not defined yet and
+// appends each to the helper cache.
+func (b *Board) defineGroup(ctx context.Context, g helperGroup) error {
+	for _, part := range helperParts[g] {
+		if b.defined[part.digest] {
+			continue
+		}
+		if err := b.define(ctx, verifiedCall(part.code, ",1")); err != nil {
+			return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
+		}
+		b.defined[part.digest] = true
+	}
+	return nil
+}
+
+// bootstrap defines _x, then loads the helper cache with _ld, and returns
+// the digests of the helper parts that it loaded.
+func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
+	var out []byte
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if out, err = b.conn.Exec(ctx, bootstrapCommand()); err == nil && strings.TrimSpace(string(out)) != bootstrapReady {
+			err = &repl.ProtocolError{Step: "from the otaflash bootstrap", Got: out}
+		}
+		if err == nil || !transient(err) {
+			break
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return nil, noisy
 		}
 	}
-	b.helpersAt = b.conn.Entries()
-	return b.chooseTransfer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var wanted []string
+	for _, parts := range helperParts {
+		for _, part := range parts {
+			wanted = append(wanted, part.digest)
+		}
+	}
+	load := verified(loaderSource + "_ld(b'" + strings.Join(wanted, " ") + "')")
+	if out, err = b.retry(ctx, load); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", helperCache, err)
+	}
+	return b.loadedParts(strings.Fields(string(out)), wanted), nil
+}
+
+// retry runs code, again when the line spoiled it, without the helpers.
+func (b *Board) retry(ctx context.Context, code string) ([]byte, error) {
+	var out []byte
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if out, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
+			return out, err
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return out, noisy
+		}
+	}
+	return out, err
+}
+
+// loadedParts reads the digests that _ld printed. After "!" the cache is
+// gone, so every part is defined again to write it anew.
+func (b *Board) loadedParts(fields, wanted []string) map[string]bool {
+	known := map[string]bool{}
+	for _, w := range wanted {
+		known[w] = true
+	}
+	loaded := map[string]bool{}
+	for _, f := range fields {
+		if f == "!" {
+			b.logf("helpers: the cache %s did not match and was removed", helperCache)
+			return map[string]bool{}
+		}
+		if known[f] {
+			loaded[f] = true
+		}
+	}
+	b.logf("helpers: %d of %d parts loaded from %s", len(loaded), len(wanted), helperCache)
+	return loaded
 }
 
 // define runs a definition, again when the line spoiled it.
 func (b *Board) define(ctx context.Context, code string) error {
-	var err error
-	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if _, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
-			return err
-		}
-		if noisy := b.spoiledOnce(err); noisy != nil {
-			return noisy
-		}
-	}
+	_, err := b.retry(ctx, code)
 	return err
 }
 
-// chooseTransfer settles the transfer mode for this session. Binary needs
+// chooseTransfer settles the transfer mode for the session. Binary needs
 // sys.stdin.buffer.readinto and micropython.kbd_intr, which MicroPython has
-// on the ESP8266 from v1.13 on but not on every port.
+// on the ESP8266 from v1.13 on but not on every port; the board's state
+// says whether it has them.
 func (b *Board) chooseTransfer(ctx context.Context) error {
+	if b.transferChosen {
+		return nil
+	}
 	switch b.opts.Transfer {
 	case TransferBase64:
 		b.binary = false
+		b.transferChosen = true
 		return nil
 	case TransferBinary, TransferAuto:
 	default:
 		return fmt.Errorf("invalid transfer mode %q: use auto, binary or base64", b.opts.Transfer)
 	}
-	var out []byte
-	var err error
-	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		out, err = b.conn.Exec(ctx, verified("print(hasattr(sys.stdin,'buffer') and hasattr(sys.stdin.buffer,'readinto') and hasattr(micropython,'kbd_intr'))"))
-		if err == nil || !transient(err) {
-			break
+	if !b.stateRead {
+		if _, err := b.Inspect(ctx); err != nil {
+			return err
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("checking for binary transfer: %w", err)
-	}
-	b.binary = strings.TrimSpace(string(out)) == "True" && !b.binaryFailed
-	if !b.binary && b.opts.Transfer == TransferBinary {
+	if !b.canBinary && b.opts.Transfer == TransferBinary {
 		return fmt.Errorf("binary transfer needs sys.stdin.buffer.readinto and micropython.kbd_intr, which this board lacks: use --transfer base64")
 	}
+	b.binary = b.canBinary && !b.binaryFailed
+	b.transferChosen = true
 	b.logf("transfer: binary=%v", b.binary)
 	return nil
 }

@@ -149,6 +149,9 @@ func (b *Board) writeText(ctx context.Context, path, text string) error {
 
 // writeTemp writes text to tmp and checks its SHA-256 on the board.
 func (b *Board) writeTemp(ctx context.Context, tmp, text string) error {
+	if err := b.need(ctx, groupBase64); err != nil {
+		return err
+	}
 	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", pyStr(tmp))); err != nil {
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}

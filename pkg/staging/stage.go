@@ -3,6 +3,7 @@ package staging
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"path"
@@ -76,21 +77,6 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		}
 	}
 
-	// Installed files by SHA-256, so that unchanged and renamed files are
-	// copied on the board instead of sent.
-	installed := map[string]string{} // short digest to path
-	if st.AppPresent {
-		listed, err := b.list(ctx, b.appDir())
-		if err != nil {
-			return rep, err
-		}
-		for p, e := range listed {
-			if !e.dir {
-				installed[e.sha256] = p
-			}
-		}
-	}
-
 	removed, err := b.removeExtra(ctx, tree, existing)
 	if err != nil {
 		return rep, err
@@ -100,28 +86,26 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		return rep, err
 	}
 
-	var copies []copyItem
-	var sends []int
+	var wanted []int
 	for i, f := range tree.Files {
-		digest := shortDigest(f)
-		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == digest {
+		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == shortDigest(f) {
 			rep.Kept++
 			continue
 		}
-		if src, ok := installed[digest]; ok {
-			copies = append(copies, copyItem{index: i, src: src})
-			continue
-		}
-		sends = append(sends, i)
+		wanted = append(wanted, i)
 	}
-
-	failed, err := b.copyFiles(ctx, tree, copies)
-	if err != nil {
+	sends := wanted
+	if st.AppPresent {
+		copied, rest, err := b.keepInstalled(ctx, tree, wanted)
+		if err != nil {
+			return rep, err
+		}
+		rep.Copied = copied
+		sends = rest
+	}
+	if err := b.chooseTransfer(ctx); err != nil {
 		return rep, err
 	}
-	rep.Copied = len(copies) - len(failed)
-	sends = append(sends, failed...)
-	sort.Ints(sends)
 
 	total := tree.TotalSize()
 	done := total
@@ -160,54 +144,115 @@ func shortDigest(f release.File) string {
 	return hex.EncodeToString(f.SHA256[:8])
 }
 
-// copyItem is a release file (by index) that the installed version has at src.
-type copyItem struct {
-	index int
-	src   string
+// keepInstalled copies into /next, on the board, the files of wanted that
+// the installed version already has, at the same path or another one, and
+// returns how many it copied and the indexes of the files still to send.
+// The board finds them by SHA-256 (_kp in board/keep.py): the host sends
+// each file's path and the first 8 hex digits of its digest, and reads back
+// the lines the board could not fill and a digest over the whole digests of
+// the copies, which it checks against the release.
+func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, wanted []int) (int, []int, error) {
+	var rest []int
+	var lines []int // indexes of the files offered to the board
+	for _, i := range wanted {
+		if strings.Contains(tree.Files[i].Path, "\n") {
+			rest = append(rest, i) // a manifest line cannot hold it
+			continue
+		}
+		lines = append(lines, i)
+	}
+	copied := 0
+	for len(lines) > 0 {
+		n, cmd := keepCommand(tree, lines, b.appDir())
+		missing, err := b.keepBatch(ctx, tree, lines[:n], cmd)
+		if err != nil {
+			return copied, nil, err
+		}
+		copied += n - len(missing)
+		rest = append(rest, missing...)
+		lines = lines[n:]
+	}
+	sort.Ints(rest)
+	return copied, rest, nil
 }
 
-// copyFiles copies unchanged files from the installed version into /next on
-// the board, several per command, and returns the indexes of the files whose
-// copy failed its check, to be sent instead.
-func (b *Board) copyFiles(ctx context.Context, tree *release.Tree, items []copyItem) ([]int, error) {
-	var failed []int
-	for len(items) > 0 {
-		prefix := fmt.Sprintf("_cpl(%s,'/next',[", pyStr(b.appDir()))
-		var list strings.Builder
-		n := 0
-		for n < len(items) {
-			entry := copyEntry(tree.Files[items[n].index].Path, items[n].src)
-			if n > 0 && len(prefix)+list.Len()+len(entry)+3 > maxDefinition {
+// keepCommand returns the _kp command for the longest run at the start of
+// lines that fits in maxDefinition bytes, and the run's length. Paths that
+// are printable ASCII without quotes or backslashes travel as lines of one
+// triple-quoted string; a run that starts with any other path travels as a
+// list of escaped strings.
+func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string) {
+	prefix := fmt.Sprintf("_kp(%s,'%s',", pyStr(appDir), nextDir)
+	line := func(i int) string {
+		f := tree.Files[i]
+		return hex.EncodeToString(f.SHA256[:4]) + f.Path
+	}
+	plain := func(i int) bool { return pyStr(line(i)) == "'"+line(i)+"'" }
+	var arg strings.Builder
+	n := 0
+	if plain(lines[0]) {
+		for n < len(lines) && plain(lines[n]) {
+			if n > 0 && len(prefix)+arg.Len()+1+len(line(lines[n]))+len("''''''") > maxDefinition {
 				break
 			}
-			list.WriteString(entry)
-			list.WriteByte(',')
+			if n > 0 {
+				arg.WriteByte('\n')
+			}
+			arg.WriteString(line(lines[n]))
 			n++
 		}
-		out, err := b.exec(ctx, prefix+list.String()+"])")
-		if err != nil {
-			return nil, fmt.Errorf("copying unchanged files from %s to /next: %w", b.appDir(), err)
-		}
-		for _, field := range strings.Fields(out) {
-			k, err := strconv.Atoi(field)
-			if err != nil || k < 0 || k >= n {
-				return nil, fmt.Errorf("copying unchanged files: unexpected output %q", out)
-			}
-			b.logf("stage: the copy of %s failed its check; sending it", tree.Files[items[k].index].Path)
-			failed = append(failed, items[k].index)
-		}
-		items = items[n:]
+		return n, prefix + "'''" + arg.String() + "''')"
 	}
-	return failed, nil
+	for n < len(lines) && !plain(lines[n]) {
+		entry := pyStr(line(lines[n]))
+		if n > 0 && len(prefix)+arg.Len()+len(entry)+3 > maxDefinition {
+			break
+		}
+		arg.WriteString(entry)
+		arg.WriteByte(',')
+		n++
+	}
+	return n, prefix + "[" + arg.String() + "])"
 }
 
-// copyEntry is one element of _cpl's list: the name, or a (source, target)
-// pair for a file that moved.
-func copyEntry(target, src string) string {
-	if target == src {
-		return pyStr(target)
+// keepBatch runs one _kp command for the files batch and returns the ones
+// the board did not fill. When the digest over the copies differs from the
+// release's, it returns the whole batch, to be sent and so overwritten.
+func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, cmd string) ([]int, error) {
+	out, err := b.exec(ctx, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("copying unchanged files from %s to /next: %w", b.appDir(), err)
 	}
-	return "(" + pyStr(src) + "," + pyStr(target) + ")"
+	fields := strings.Fields(out)
+	if len(fields) == 0 || !strings.HasPrefix(fields[len(fields)-1], "=") {
+		return nil, fmt.Errorf("copying unchanged files: %w", &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)})
+	}
+	unfilled := map[int]bool{}
+	for _, field := range fields[:len(fields)-1] {
+		k, err := strconv.Atoi(field)
+		if err != nil || k < 0 || k >= len(batch) {
+			return nil, fmt.Errorf("copying unchanged files: %w", &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)})
+		}
+		unfilled[k] = true
+	}
+	sum := sha256.New()
+	var missing []int
+	for k, i := range batch {
+		if unfilled[k] {
+			sum.Write(make([]byte, sha256.Size))
+			missing = append(missing, i)
+			continue
+		}
+		sum.Write(tree.Files[i].SHA256[:])
+	}
+	if got, want := strings.TrimPrefix(fields[len(fields)-1], "="), hex.EncodeToString(sum.Sum(nil)[:8]); got != want {
+		b.logf("stage: the copies on the board do not match the release (digest %s, want %s); sending those %d files", got, want, len(batch))
+		return batch, nil
+	}
+	for _, i := range missing {
+		b.logf("stage: %s is not on the board; sending it", tree.Files[i].Path)
+	}
+	return missing, nil
 }
 
 func (b *Board) report(p Progress) {
@@ -230,6 +275,9 @@ func (b *Board) list(ctx context.Context, dir string) (map[string]boardEntry, er
 }
 
 func (b *Board) listOnce(ctx context.Context, dir string) (map[string]boardEntry, error) {
+	if err := b.need(ctx, groupListing); err != nil {
+		return nil, err
+	}
 	out, err := b.exec(ctx, fmt.Sprintf("_ls(%s)", pyStr(dir)))
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)

@@ -75,6 +75,7 @@ func (b *Board) inspectOnce(ctx context.Context) (State, error) {
 		Staging  *string `json:"np"`
 		Prev     bool    `json:"prev"`
 		Previous *string `json:"pv"`
+		Binary   bool    `json:"bin"`
 		Block    int64   `json:"bs"`
 		Free     int64   `json:"free"`
 		Total    int64   `json:"total"`
@@ -84,6 +85,7 @@ func (b *Board) inspectOnce(ctx context.Context) (State, error) {
 		// Output spoiled on the way back is a protocol error, so it is retried.
 		return State{}, fmt.Errorf("reading the board's state: %w", &repl.ProtocolError{Step: "as the state", Got: []byte(out)})
 	}
+	b.canBinary, b.stateRead = raw.Binary, true
 	return State{
 		Firmware:    raw.Firmware,
 		Platform:    raw.Platform,

@@ -17,14 +17,9 @@ import (
 )
 
 const (
-	// blockSize is the payload of one binary block. Two blocks with their
-	// headers stay within the ESP8266's 256-byte UART receive buffer
-	// (ports/esp8266/esp_mphal.c stdin_ringbuf), so the board never drops
-	// bytes while it writes a block to flash.
+	// blockSize is the payload of one binary block: two blocks with their
+	// 2-byte headers fill the receive window.
 	blockSize = 126
-	// blocksInFlight is how many blocks the host sends before it waits
-	// for the board's reply to the oldest.
-	blocksInFlight = 2
 	// fileAttempts bounds the tries for one file before staging fails.
 	fileAttempts = 5
 )
@@ -81,6 +76,9 @@ func fatal(err error) bool {
 // sendBase64 writes one file in base64 chunks that keep each command under
 // maxCommand, then has the board hash it and compares the digest.
 func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progress) error {
+	if err := b.need(ctx, groupBase64); err != nil {
+		return err
+	}
 	target := pyStr(boardPath(nextDir, f.Path))
 	closing := fmt.Sprintf("_cl(%s)", target)
 	room := maxCommand - len("_wr('')\n") - len(closing)
@@ -178,101 +176,20 @@ func checkDigest(f release.File, got string) error {
 	return nil
 }
 
-// sendBinary streams one file to the _rx receiver on the board: blocks of
-// blockSize bytes, each after its 2-byte length, with blocksInFlight blocks
-// unanswered at most. The board answers each block with the first 4 hex
-// digits of its SHA-256 and, at the end, "." and the whole file's digest.
+// sendBinary streams one file to the _rxm receiver on the board, as
+// sendBatch does for several.
 func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progress) error {
-	r, err := f.Open()
-	if err != nil {
-		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+	if len(f.Path) > maxReceivedPath {
+		return fmt.Errorf("%w: the path %q is longer than the receiver's %d bytes", errBinaryAborted, f.Path, maxReceivedPath)
 	}
-	defer r.Close()
-	if err := b.ensureHelpers(ctx); err != nil {
-		return err
+	n, err := b.receive(ctx, []release.File{f}, &progress)
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%w: /next/%s was not verified", errBinaryAborted, f.Path)
 	}
-
-	timeout := b.answerTimeout()
-	talk := func(s *repl.Stream) error {
-		if ready, err := s.ReadN(1, timeout); err != nil || string(ready) != "r" {
-			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
-		}
-		if err := b.streamBlocks(s, r, &progress, timeout); err != nil {
-			unstick(s)
-			return err
-		}
-		return s.Write([]byte{0, 0})
-	}
-	out, err := b.conn.ExecStream(ctx, verified(fmt.Sprintf("_rx(%s)", pyStr(boardPath(nextDir, f.Path)))), timeout, talk)
 	if err != nil {
 		return fmt.Errorf("sending /next/%s: %w", f.Path, err)
 	}
-	got := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(got, ".") {
-		return fmt.Errorf("%w: unexpected end of /next/%s: %q", errBinaryAborted, f.Path, got)
-	}
-	return checkDigest(f, got[1:])
-}
-
-// answerTimeout bounds the wait for the receiver's answer to a block: the
-// line time of the blocks in flight, plus the board's own time to write
-// them, with a wide margin.
-func (b *Board) answerTimeout() time.Duration {
-	return 2 * time.Second
-}
-
-// streamBlocks sends the file's blocks and checks the board's answers.
-func (b *Board) streamBlocks(s *repl.Stream, r io.Reader, progress *Progress, timeout time.Duration) error {
-	var pending []string
-	buf := make([]byte, 2+blockSize)
-	check := func() error {
-		ack, err := s.ReadN(4, timeout)
-		if err != nil {
-			return fmt.Errorf("%w: no response to a block: %v", errBinaryAborted, err)
-		}
-		if string(ack) != pending[0] {
-			return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, ack, pending[0])
-		}
-		pending = pending[1:]
-		return nil
-	}
-	for {
-		n, err := io.ReadFull(r, buf[2:])
-		if n > 0 {
-			for len(pending) >= blocksInFlight {
-				if err := check(); err != nil {
-					return err
-				}
-			}
-			binary.LittleEndian.PutUint16(buf, uint16(n))
-			sum := sha256.Sum256(buf[2 : 2+n])
-			pending = append(pending, hex.EncodeToString(sum[:2]))
-			if err := s.Write(buf[:2+n]); err != nil {
-				return err
-			}
-			progress.Done += int64(n)
-			b.report(*progress)
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading the release: %w", err)
-		}
-	}
-	for len(pending) > 0 {
-		if err := check(); err != nil {
-			return err
-		}
-	}
 	return nil
-}
-
-// unstick ends a receiver that lost count of the bytes: zero bytes complete
-// whatever block it reads (at most 256 bytes and a header) and then read as
-// the end marker, so it restores Ctrl-C and returns.
-func unstick(s *repl.Stream) {
-	_ = s.Write(make([]byte, 2+256+2))
 }
 
 // sendBatch streams several files to the _rxm receiver in one command, which
@@ -283,70 +200,191 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 	if !b.binary || len(indexes) < 2 {
 		return indexes, nil
 	}
-	if err := b.ensureHelpers(ctx); err != nil {
-		return nil, err
-	}
-	pending := indexes
-	timeout := b.answerTimeout()
-	talk := func(s *repl.Stream) error {
-		if ready, err := s.ReadN(1, timeout); err != nil || string(ready) != "r" {
-			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
+	var files []release.File
+	for _, i := range indexes {
+		if len(tree.Files[i].Path) > maxReceivedPath {
+			break // this one and the rest are left for putFile
 		}
-		for len(pending) > 0 {
-			f := tree.Files[pending[0]]
-			name := []byte(f.Path)
-			if len(name) > 256 {
-				break // left for putFile
-			}
-			progress.File, progress.Index = f.Path, pending[0]+1
-			if err := b.streamFile(ctx, s, f, name, progress, timeout); err != nil {
-				unstick(s)
-				return err
-			}
-			pending = pending[1:]
-			progress.FileDone = true
-			b.report(*progress)
-			progress.FileDone = false
-		}
-		return s.Write([]byte{0, 0})
+		files = append(files, tree.Files[i])
 	}
-	_, err := b.conn.ExecStream(ctx, verified("_rxm('/next')"), timeout, talk)
+	n, err := b.receive(ctx, files, progress)
 	if err != nil {
 		if fatal(err) {
 			return nil, err
 		}
-		b.logf("stage: binary transfer failed after %d of %d files, using base64 from now on: %v",
-			len(indexes)-len(pending), len(indexes), err)
+		b.logf("stage: binary transfer failed after %d of %d files, using base64 from now on: %v", n, len(indexes), err)
 		b.binaryFailed = true
 		b.binary = false
 	}
-	return pending, nil
+	return indexes[n:], nil
 }
 
-// streamFile sends one file of a batch: its path, its blocks and the end
-// mark, then checks the digest the board answers.
-func (b *Board) streamFile(ctx context.Context, s *repl.Stream, f release.File, name []byte, progress *Progress, timeout time.Duration) error {
+// maxReceivedPath is the longest path, in bytes, that the binary receiver
+// takes: its header of 2 bytes and the path fit the receive window.
+const maxReceivedPath = window - 2
+
+// window is how many bytes the host sends ahead of the board's answers:
+// the ESP8266's UART receive buffer (ports/esp8266/esp_mphal.c
+// stdin_ringbuf), so that the board never drops bytes while it writes to
+// flash or hashes a file.
+const window = 256
+
+// receive runs the _rxm receiver on the board and streams files to it. It
+// returns how many files, from the first, the board wrote and verified.
+func (b *Board) receive(ctx context.Context, files []release.File, progress *Progress) (int, error) {
+	if err := b.ensureHelpers(ctx); err != nil {
+		return 0, err
+	}
+	timeout := b.answerTimeout()
+	done := 0
+	talk := func(s *repl.Stream) error {
+		if ready, err := s.ReadN(1, timeout); err != nil || string(ready) != "r" {
+			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
+		}
+		w := &windowed{s: s, timeout: timeout, verified: func(f release.File) {
+			done++
+			progress.File, progress.FileDone = f.Path, true
+			b.report(*progress)
+			progress.FileDone = false
+		}}
+		for _, f := range files {
+			progress.File = f.Path
+			if err := w.file(f, progress, b.report); err != nil {
+				unstick(s)
+				return err
+			}
+		}
+		if err := w.send([]byte{0, 0}, nil); err != nil {
+			return err
+		}
+		return w.drain()
+	}
+	_, err := b.conn.ExecStream(ctx, verified(receiveCommand), timeout, talk)
+	return done, err
+}
+
+// receiveCommand runs the binary receiver into /next.
+const receiveCommand = "_rxm('/next')"
+
+// answerTimeout bounds the wait for the receiver's answer to a block: the
+// line time of the blocks in flight, plus the board's own time to write
+// them, with a wide margin.
+func (b *Board) answerTimeout() time.Duration {
+	return 2 * time.Second
+}
+
+// windowed sends the receiver's input with at most window bytes that the
+// board has not answered yet, across file boundaries: while the board
+// hashes a finished file, the next file's path and first block wait in its
+// receive buffer.
+type windowed struct {
+	s       *repl.Stream
+	timeout time.Duration
+	// sent counts the bytes written; answered, the bytes up to the end of
+	// the last answered unit.
+	sent, answered int
+	answers        []answer
+	verified       func(release.File)
+}
+
+// answer is what the board prints after it has read a unit: 4 hex digits
+// of a block's SHA-256, or "." and a file's whole SHA-256.
+type answer struct {
+	want string
+	// end is the count of bytes sent up to the end of the unit.
+	end int
+	// file is set for a file's digest.
+	file *release.File
+}
+
+// file sends f's path, its blocks and the end mark.
+func (w *windowed) file(f release.File, progress *Progress, report func(Progress)) error {
 	r, err := f.Open()
 	if err != nil {
 		return fmt.Errorf("reading %s from the release: %w", f.Path, err)
 	}
 	defer r.Close()
-	header := binary.LittleEndian.AppendUint16(nil, uint16(len(name)))
-	if err := s.Write(append(header, name...)); err != nil {
+	name := []byte(f.Path)
+	if err := w.send(append(binary.LittleEndian.AppendUint16(nil, uint16(len(name))), name...), nil); err != nil {
 		return err
 	}
-	if err := b.streamBlocks(s, r, progress, timeout); err != nil {
+	buf := make([]byte, 2+blockSize)
+	for {
+		n, err := io.ReadFull(r, buf[2:])
+		if n > 0 {
+			binary.LittleEndian.PutUint16(buf, uint16(n))
+			sum := sha256.Sum256(buf[2 : 2+n])
+			if err := w.send(buf[:2+n], &answer{want: hex.EncodeToString(sum[:2])}); err != nil {
+				return err
+			}
+			progress.Done += int64(n)
+			report(*progress)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
+		}
+	}
+	return w.send([]byte{0, 0}, &answer{want: "." + hex.EncodeToString(f.SHA256[:]), file: &f})
+}
+
+// send writes unit once the window has room for it, reading the board's
+// answers meanwhile. a, when set, is the answer the board prints after it
+// has read the unit.
+func (w *windowed) send(unit []byte, a *answer) error {
+	for w.sent+len(unit)-w.answered > window && len(w.answers) > 0 {
+		if err := w.read(); err != nil {
+			return err
+		}
+	}
+	if err := w.s.Write(unit); err != nil {
 		return err
 	}
-	if err := s.Write([]byte{0, 0}); err != nil {
-		return err
+	w.sent += len(unit)
+	if a != nil {
+		a.end = w.sent
+		w.answers = append(w.answers, *a)
 	}
-	answer, err := s.ReadN(65, timeout)
+	return nil
+}
+
+// read reads and checks the oldest answer that is due.
+func (w *windowed) read() error {
+	a := w.answers[0]
+	got, err := w.s.ReadN(len(a.want), w.timeout)
 	if err != nil {
-		return fmt.Errorf("%w: no digest for /next/%s: %v", errBinaryAborted, f.Path, err)
+		return fmt.Errorf("%w: no answer from the receiver: %v", errBinaryAborted, err)
 	}
-	if answer[0] != '.' {
-		return fmt.Errorf("%w: unexpected response for /next/%s: %q", errBinaryAborted, f.Path, answer)
+	if string(got) != a.want {
+		if a.file != nil {
+			return fmt.Errorf("%w: /next/%s: board answered %q, want %q", errBinaryAborted, a.file.Path, got, a.want)
+		}
+		return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, got, a.want)
 	}
-	return checkDigest(f, string(answer[1:]))
+	w.answered = a.end
+	w.answers = w.answers[1:]
+	if a.file != nil {
+		w.verified(*a.file)
+	}
+	return nil
+}
+
+// drain reads the answers still due.
+func (w *windowed) drain() error {
+	for len(w.answers) > 0 {
+		if err := w.read(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unstick ends a receiver that lost count of the bytes: zero bytes complete
+// whatever block it reads (at most 256 bytes and a header) and then read as
+// the end marks of the file and of the batch, so it restores Ctrl-C and
+// returns.
+func unstick(s *repl.Stream) {
+	_ = s.Write(make([]byte, 2+256+2+2))
 }

@@ -22,6 +22,10 @@ type UpdateRequest struct {
 	// DiscardPrevious removes the kept previous version (/prev) before
 	// staging when the flash is too full to keep it.
 	DiscardPrevious bool
+	// Before, when set, is the state that Inspect returned on this Board
+	// just before, with nothing run on the board since; Update then does not
+	// read it again.
+	Before *State
 }
 
 // UpdateReport is the account of an update: what it found and what it did.
@@ -45,8 +49,11 @@ func (b *Board) Update(ctx context.Context, req UpdateRequest) (UpdateReport, er
 	if req.Version == "" {
 		return rep, errors.New("release has no version (name it with --version or a .version file)")
 	}
-	st, err := b.Inspect(ctx)
-	if err != nil {
+	var st State
+	var err error
+	if req.Before != nil {
+		st = *req.Before
+	} else if st, err = b.Inspect(ctx); err != nil {
 		return rep, err
 	}
 	rep.Before = st

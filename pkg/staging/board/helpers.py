@@ -1,9 +1,11 @@
+# Helpers that staging calls on the board, on top of _st and _rm from
+# otaflash_recover.py. Buffers are 256 bytes, so files of any size pass
+# through a small heap.
 import gc, ubinascii as _b, uhashlib as _h
-_f = globals().get('_f')
 def _mk(p):
     if not _st(p):
         os.mkdir(p)
-def _hs(p):
+def _hd(p):
     h = _h.sha256()
     b = bytearray(256)
     v = memoryview(b)
@@ -14,27 +16,21 @@ def _hs(p):
             break
         h.update(v[:n])
     f.close()
-    return _b.hexlify(h.digest()).decode()
-def _op(p):
-    global _f
-    _f = open(p, 'wb')
-def _wr(d):
-    _f.write(_b.a2b_base64(d))
-def _cl(p):
-    global _f
-    _f.close()
-    _f = None
-    gc.collect()
-    print(_hs(p))
-def _ls(p, r=''):
-    for n in os.listdir(p + r):
-        q = r + '/' + n
-        if _st(p + q) & 0x4000:
-            print('d\t' + q[1:])
-            _ls(p, q)
-        else:
-            print('f\t' + q[1:] + '\t' + _hs(p + q)[:16])
-    gc.collect()
+    return h.digest()
+def _hs(p):
+    return _b.hexlify(_hd(p)).decode()
+def _cp(a, z):
+    b = bytearray(256)
+    v = memoryview(b)
+    r = open(a, 'rb')
+    w = open(z, 'wb')
+    while 1:
+        n = r.readinto(b)
+        if not n:
+            break
+        w.write(v[:n])
+    r.close()
+    w.close()
 def _rv(p):
     try:
         f = open(p)

@@ -1,11 +1,14 @@
 # _state prints the board's state as JSON for Board.Inspect.
 # sys.implementation exists from MicroPython v1.10 on; os.statvfs returns
-# (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...).
+# (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...). "bin" reports
+# what the binary receiver needs: sys.stdin.buffer.readinto and
+# micropython.kbd_intr, which the ESP8266 port has from v1.13 on.
 def _state(d):
-    import sys, json
+    import sys, json, micropython
     s = os.statvfs('/')
     gc.collect()
     print(json.dumps({'fw': '.'.join([str(x) for x in sys.implementation.version[:3]]), 'plat': sys.platform,
         'app': _st(d) != 0, 'cur': _rv(d + '/.version'), 'next': _st('/next') != 0, 'nv': _rv('/next/.version'),
         'np': _rv('/next/.version_on_reboot'), 'prev': _st('/prev') != 0, 'pv': _rv('/prev/.version'),
+        'bin': hasattr(sys.stdin, 'buffer') and hasattr(sys.stdin.buffer, 'readinto') and hasattr(micropython, 'kbd_intr'),
         'bs': s[0], 'free': s[0] * s[4], 'total': s[0] * s[2], 'ram': gc.mem_free()}))
