@@ -188,16 +188,17 @@ func (b *Board) execDataAhead(ctx context.Context, code, next string) (string, e
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
 }
 
-// helperCache is the file on the board's flash that keeps the helper parts
-// between sessions, so that a session sends only the bootstrap below. Each
-// part is a record: "#", the first 8 hex digits of the part's SHA-256, a
-// space, its length in bytes, a newline, then the part's source. A part is
-// run only when its digest matches one that this version of otaflash
-// defines; a record that does not, or that is cut short, makes the loader
-// remove the whole file, which the session then writes anew.
+// helperCache is the file on the board's flash that keeps the bootstrap and
+// the helper parts between sessions, so that a session sends them only
+// when the cache lacks them. Each is a record: "#", the first 8 hex digits
+// of its SHA-256, a space, its length in bytes, a newline, then its source.
+// The first record is the bootstrap. A record runs only when its digest
+// matches one that this version of otaflash defines; one that does not,
+// or that is cut short, makes the loader remove the whole file, which the
+// session then writes anew.
 const helperCache = "/otaflash_helpers.py"
 
-// bootstrapSource defines _x.
+// bootstrapSource defines _x, _w and _ld.
 //
 // _x runs a command only if its SHA-256 matches the one the host computed.
 // A byte lost on the line can turn a command into another valid one
@@ -206,37 +207,36 @@ const helperCache = "/otaflash_helpers.py"
 // Firmware without raw-paste (v1.13) has no flow control, which makes such a
 // loss possible whenever the board is busy. The command is a raw string
 // literal, or base64 (bytes) when its text cannot be one. With k set, _x
-// also appends the command to the helper cache as a record.
+// also appends the command to the helper cache, with _w.
+//
+// _ld runs the records of the helper cache whose digests are in w and
+// prints each digest it ran. It prints "!" and removes the file when a
+// record is unknown, spoiled or cut short.
 const bootstrapSource = `import ubinascii as _B,uhashlib as _U,os
 _K='` + helperCache + `'
 def _X(c):return _B.hexlify(_U.sha256(c).digest()[:4])
+def _w(c,h,m):
+ try:
+  f=open(_K,m);f.write(b'#'+h+b' '+str(len(c)).encode()+b'\n'+c);f.close()
+ except OSError:
+  pass
 def _x(s,h,k=0):
  c=s.encode() if type(s) is str else _B.a2b_base64(s)
  if _X(c)!=h:raise ValueError('otaflash: command spoiled on the line')
  exec(c,globals())
- if k:
-  try:
-   f=open(_K,'ab');f.write(b'#'+h+b' '+str(len(c)).encode()+b'\n'+c);f.close()
-  except OSError:
-   pass
-`
-
-// loaderSource defines _ld, which runs the records of the helper cache
-// whose digests are in w and prints each digest it ran. It prints "!" and
-// removes the file when a record is unknown, spoiled or cut short.
-const loaderSource = `def _ld(w):
+ if k:_w(c,h,'ab')
+def _ld(w):
  try:
   f=open(_K,'rb')
  except OSError:
   return
- d=[]
  try:
   while 1:
    l=f.readline()
    if not l:break
    h=l[1:9];c=f.read(int(l[10:].decode()))
-   if l[:1]!=b'#' or h not in w or _X(c)!=h:raise ValueError
-   if h not in d:exec(c,globals());d.append(h);print(h.decode(),end=' ')
+   if h not in w or _X(c)!=h:raise ValueError
+   exec(c,globals());print(h.decode(),end=' ')
   f.close()
  except Exception:
   f.close();os.remove(_K);print('!')
@@ -245,15 +245,33 @@ const loaderSource = `def _ld(w):
 // bootstrapReady is what the bootstrap prints once _x is defined.
 const bootstrapReady = "otaflash-ok"
 
-// bootstrapCommand returns the command that defines _x. It runs the
+// bootstrapDigest is the bootstrap's digest as _x and the cache write it.
+var bootstrapDigest = func() string {
+	sum := sha256.Sum256([]byte(bootstrapSource))
+	return hex.EncodeToString(sum[:4])
+}()
+
+// cachedBootstrapCommand returns the command that runs the bootstrap from
+// the helper cache when its first record is this version's bootstrap. It
+// prints bootstrapReady then, and nothing otherwise. It is short, since
+// every session sends it, and not verified, since _x is not defined yet: a
+// spoiled copy fails to compile, or reads the cache and runs only the
+// record whose digest matches.
+func cachedBootstrapCommand() string {
+	return "try:\n import uhashlib as u,ubinascii as b\n f=open('" + helperCache + "','rb');l=f.readline();c=f.read(int(l[10:].decode()));f.close()\n" +
+		" if l[1:9]==b'" + bootstrapDigest + "' and b.hexlify(u.sha256(c).digest()[:4])==b'" + bootstrapDigest + "':exec(c,globals());print('" + bootstrapReady + "')\n" +
+		"except Exception:\n pass\nu=b=f=l=c=None"
+}
+
+// bootstrapCommand returns the command that defines the bootstrap and
+// writes it as the first record of a new helper cache. It runs the
 // definition only if its SHA-256 matches, so a definition spoiled on the
 // line is never run, and the host goes on only when it reads
 // bootstrapReady.
 func bootstrapCommand() string {
-	sum := sha256.Sum256([]byte(bootstrapSource))
 	return "s=r'''" + bootstrapSource + "'''\nimport uhashlib as u,ubinascii as b\n" +
-		"if b.hexlify(u.sha256(s.encode()).digest()[:4])==b'" + hex.EncodeToString(sum[:4]) + "':" +
-		"exec(s,globals());print('" + bootstrapReady + "')\n" +
+		"if b.hexlify(u.sha256(s.encode()).digest()[:4])==b'" + bootstrapDigest + "':" +
+		"exec(s,globals());_w(s.encode(),b'" + bootstrapDigest + "','wb');print('" + bootstrapReady + "')\n" +
 		"del s,u,b"
 }
 
@@ -381,11 +399,27 @@ func (b *Board) defineGroup(ctx context.Context, g helperGroup) error {
 	return nil
 }
 
-// bootstrap defines _x, then loads the helper cache with _ld, and returns
-// the digests of the helper parts that it loaded.
+// bootstrap defines _x, _w and _ld, from the helper cache when it holds
+// them, and returns the digests of the helper parts it loaded from there.
 func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
-	var out []byte
-	var err error
+	out, err := b.retry(ctx, cachedBootstrapCommand())
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(string(out)) == bootstrapReady {
+		wanted := []string{bootstrapDigest}
+		for _, parts := range helperParts {
+			for _, part := range parts {
+				wanted = append(wanted, part.digest)
+			}
+		}
+		if out, err = b.retry(ctx, verified("_ld(b'"+strings.Join(wanted, " ")+"')")); err != nil {
+			return nil, fmt.Errorf("loading %s: %w", helperCache, err)
+		}
+		if loaded, ok := b.loadedParts(strings.Fields(string(out)), wanted); ok {
+			return loaded, nil
+		}
+	}
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
 		if out, err = b.conn.Exec(ctx, bootstrapCommand()); err == nil && strings.TrimSpace(string(out)) != bootstrapReady {
 			err = &repl.ProtocolError{Step: "from the otaflash bootstrap", Got: out}
@@ -400,17 +434,8 @@ func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	var wanted []string
-	for _, parts := range helperParts {
-		for _, part := range parts {
-			wanted = append(wanted, part.digest)
-		}
-	}
-	load := verified(loaderSource + "_ld(b'" + strings.Join(wanted, " ") + "')")
-	if out, err = b.retry(ctx, load); err != nil {
-		return nil, fmt.Errorf("loading %s: %w", helperCache, err)
-	}
-	return b.loadedParts(strings.Fields(string(out)), wanted), nil
+	b.logf("helpers: writing a new cache %s", helperCache)
+	return map[string]bool{}, nil
 }
 
 // retry runs code, again when the line spoiled it, without the helpers.
@@ -428,9 +453,9 @@ func (b *Board) retry(ctx context.Context, code string) ([]byte, error) {
 	return out, err
 }
 
-// loadedParts reads the digests that _ld printed. After "!" the cache is
-// gone, so every part is defined again to write it anew.
-func (b *Board) loadedParts(fields, wanted []string) map[string]bool {
+// loadedParts reads the digests that _ld printed. It returns false after
+// "!": the cache is gone and is to be written anew.
+func (b *Board) loadedParts(fields, wanted []string) (map[string]bool, bool) {
 	known := map[string]bool{}
 	for _, w := range wanted {
 		known[w] = true
@@ -439,14 +464,14 @@ func (b *Board) loadedParts(fields, wanted []string) map[string]bool {
 	for _, f := range fields {
 		if f == "!" {
 			b.logf("helpers: the cache %s did not match and was removed", helperCache)
-			return map[string]bool{}
+			return nil, false
 		}
 		if known[f] {
 			loaded[f] = true
 		}
 	}
-	b.logf("helpers: %d of %d parts loaded from %s", len(loaded), len(wanted), helperCache)
-	return loaded
+	b.logf("helpers: %d of %d records loaded from %s", len(loaded), len(wanted), helperCache)
+	return loaded, true
 }
 
 // define runs a definition, again when the line spoiled it.
