@@ -21,12 +21,12 @@ def _k1(a, z, e, g, i):
     if _b.hexlify(x[:4]).decode() != e[:8]:
         os.remove(z)
         return 0
-    g[32 * i:32 * i + 32] = x
+    g[i] = x
     return 1
 def _kp(s, d, m):
     if type(m) is str:
         m = m.split('\n')
-    g = bytearray(32 * len(m))
+    g = [None] * len(m)
     o = {}
     u = []
     for i in range(len(m)):
@@ -56,5 +56,8 @@ def _kp(s, d, m):
                     u.remove(i)
     for i in u:
         print(i, end=' ')
-    print('=' + _b.hexlify(_h.sha256(g).digest()[:8]).decode())
+    h = _h.sha256()
+    for x in g:
+        h.update(x or bytes(32))
+    print('=' + _b.hexlify(h.digest()[:8]).decode())
     gc.collect()
