@@ -77,10 +77,10 @@ type Board struct {
 	helpersAt int
 	// defined holds the digests of the helper parts defined since then.
 	defined map[string]bool
-	// canBinary is the board's answer, in its last state, to whether the
-	// binary receiver can run on it; stateRead says there was one.
+	// canBinary reports whether the last state showed what the binary
+	// receiver needs. stateRead is set once a state was read.
 	canBinary, stateRead bool
-	// transferChosen is set once binary is settled for the session.
+	// transferChosen is set once chooseTransfer has set binary.
 	transferChosen bool
 	// binary reports whether files go through the binary receiver.
 	binary bool
@@ -189,13 +189,12 @@ func (b *Board) execDataAhead(ctx context.Context, code, next string) (string, e
 }
 
 // helperCache is the file on the board's flash that keeps the bootstrap and
-// the helper parts between sessions, so that a session sends them only
-// when the cache lacks them. Each is a record: "#", the first 8 hex digits
-// of its SHA-256, a space, its length in bytes, a newline, then its source.
-// The first record is the bootstrap. A record runs only when its digest
-// matches one that this version of otaflash defines; one that does not,
-// or that is cut short, makes the loader remove the whole file, which the
-// session then writes anew.
+// the helper parts between sessions, so a session sends only what it lacks.
+// Each record is "#", 8 hex digits of the SHA-256, a space, the length in
+// bytes and a newline, followed by the source. The bootstrap is the first.
+// A record runs only when its digest matches one that this version of
+// otaflash defines. An unknown or truncated record makes the loader remove
+// the whole file, and the session writes it again.
 const helperCache = "/otaflash_helpers.py"
 
 // bootstrapSource defines _x, _w and _ld.
@@ -204,14 +203,14 @@ const helperCache = "/otaflash_helpers.py"
 // A byte lost on the line can turn a command into another valid one
 // (dropping "next" from "_rm('/next')" leaves "_rm('/')"), so every command
 // travels inside a call to _x with the first 4 bytes of its digest.
-// Firmware without raw-paste (v1.13) has no flow control, which makes such a
-// loss possible whenever the board is busy. The command is a raw string
-// literal, or base64 (bytes) when its text cannot be one. With k set, _x
-// also appends the command to the helper cache, with _w.
+// Firmware without raw-paste (v1.13) has no flow control, so such a loss
+// can happen whenever the board is busy. The command is a raw string
+// literal, or base64 bytes when its text cannot be one. When k is set, _x
+// also appends the command to the helper cache with _w.
 //
-// _ld runs the records of the helper cache whose digests are in w and
-// prints each digest it ran. It prints "!" and removes the file when a
-// record is unknown, spoiled or cut short.
+// _ld runs the cache records whose digests are in w and prints each digest
+// it ran. When a record is unknown, repeated, spoiled or truncated, it
+// removes the file and prints "!".
 const bootstrapSource = `import ubinascii as _B,uhashlib as _U,os
 _K='` + helperCache + `'
 def _X(c):return _B.hexlify(_U.sha256(c).digest()[:4])
@@ -230,13 +229,14 @@ def _ld(w):
   f=open(_K,'rb')
  except OSError:
   return
+ d=[]
  try:
   while 1:
    l=f.readline()
    if not l:break
    h=l[1:9];c=f.read(int(l[10:].decode()))
-   if h not in w or _X(c)!=h:raise ValueError
-   exec(c,globals());print(h.decode(),end=' ')
+   if h in d or h not in w or _X(c)!=h:raise ValueError
+   exec(c,globals());d.append(h);print(h.decode(),end=' ')
   f.close()
  except Exception:
   f.close();os.remove(_K);print('!')
@@ -245,18 +245,17 @@ def _ld(w):
 // bootstrapReady is what the bootstrap prints once _x is defined.
 const bootstrapReady = "otaflash-ok"
 
-// bootstrapDigest is the bootstrap's digest as _x and the cache write it.
+// bootstrapDigest is the bootstrap's digest, in the form _x and the cache use.
 var bootstrapDigest = func() string {
 	sum := sha256.Sum256([]byte(bootstrapSource))
 	return hex.EncodeToString(sum[:4])
 }()
 
 // cachedBootstrapCommand returns the command that runs the bootstrap from
-// the helper cache when its first record is this version's bootstrap. It
-// prints bootstrapReady then, and nothing otherwise. It is short, since
-// every session sends it, and not verified, since _x is not defined yet: a
-// spoiled copy fails to compile, or reads the cache and runs only the
-// record whose digest matches.
+// the helper cache when the first record is this version's bootstrap, and
+// then prints bootstrapReady. Every session sends it, so it is short. It is
+// not verified because _x does not exist yet. A spoiled copy fails to
+// compile, or runs only a record whose digest matches.
 func cachedBootstrapCommand() string {
 	return "try:\n import uhashlib as u,ubinascii as b\n f=open('" + helperCache + "','rb');l=f.readline();c=f.read(int(l[10:].decode()));f.close()\n" +
 		" if l[1:9]==b'" + bootstrapDigest + "' and b.hexlify(u.sha256(c).digest()[:4])==b'" + bootstrapDigest + "':exec(c,globals());print('" + bootstrapReady + "')\n" +
@@ -264,10 +263,9 @@ func cachedBootstrapCommand() string {
 }
 
 // bootstrapCommand returns the command that defines the bootstrap and
-// writes it as the first record of a new helper cache. It runs the
-// definition only if its SHA-256 matches, so a definition spoiled on the
-// line is never run, and the host goes on only when it reads
-// bootstrapReady.
+// writes it as the first record of a new helper cache. The definition runs
+// only if its SHA-256 matches, so a copy spoiled on the line never runs.
+// The host continues only when it reads bootstrapReady.
 func bootstrapCommand() string {
 	return "s=r'''" + bootstrapSource + "'''\nimport uhashlib as u,ubinascii as b\n" +
 		"if b.hexlify(u.sha256(s.encode()).digest()[:4])==b'" + bootstrapDigest + "':" +
@@ -319,8 +317,8 @@ type helperGroup int
 
 const (
 	// groupCore is what every update uses: recovery, state, the on-board
-	// copy and the binary receiver. A session defines it whole, so that
-	// the cache holds it for the next one.
+	// copy and the binary receiver. A session defines all of it, so the
+	// cache has it for the next session.
 	groupCore helperGroup = iota
 	// groupBase64 writes files from base64 commands.
 	groupBase64
@@ -329,8 +327,8 @@ const (
 	numGroups
 )
 
-// helperPart is one command's worth of helper source and its digest, the
-// one _x checks and the helper cache records.
+// helperPart is the helper source that one command defines, with the
+// digest that _x checks and the helper cache records.
 type helperPart struct {
 	code, digest string
 }
@@ -354,10 +352,10 @@ var helperParts = func() [numGroups][]helperPart {
 	return parts
 }()
 
-// ensureHelpers makes sure that the command verifier and the core helpers
-// are defined, once per raw REPL entry, since a reset between entries
-// clears them. It loads what the helper cache holds and defines the rest,
-// each part as its own command to keep commands under 1 KB.
+// ensureHelpers defines the command verifier and the core helpers once per
+// raw REPL entry, because a reset between entries clears them. It loads
+// what the helper cache contains and sends the rest, one command per part,
+// so commands stay under 1 KB.
 func (b *Board) ensureHelpers(ctx context.Context) error {
 	if b.helpersAt >= 0 && b.helpersAt == b.conn.Entries() {
 		return nil
@@ -376,7 +374,7 @@ func (b *Board) ensureHelpers(ctx context.Context) error {
 	return b.defineGroup(ctx, groupCore)
 }
 
-// need makes sure that the helpers of group g are defined.
+// need defines the helpers of group g unless they are defined already.
 func (b *Board) need(ctx context.Context, g helperGroup) error {
 	if err := b.ensureHelpers(ctx); err != nil {
 		return err
@@ -399,24 +397,41 @@ func (b *Board) defineGroup(ctx context.Context, g helperGroup) error {
 	return nil
 }
 
-// bootstrap defines _x, _w and _ld, from the helper cache when it holds
-// them, and returns the digests of the helper parts it loaded from there.
+// bootstrap defines _x, _w and _ld, from the helper cache when possible,
+// and returns the digests of the helper parts loaded from the cache.
 func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
-	out, err := b.retry(ctx, cachedBootstrapCommand())
+	// An empty output means no usable cache. Anything other than that or
+	// bootstrapReady was spoiled on the way back, so the command runs again.
+	out, err := b.retryUntil(ctx, cachedBootstrapCommand(), func(out string) bool {
+		return out == "" || out == bootstrapReady
+	})
 	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(string(out)) == bootstrapReady {
-		wanted := []string{bootstrapDigest}
+		digests := []string{bootstrapDigest}
 		for _, parts := range helperParts {
 			for _, part := range parts {
-				wanted = append(wanted, part.digest)
+				digests = append(digests, part.digest)
 			}
 		}
-		if out, err = b.retry(ctx, verified("_ld(b'"+strings.Join(wanted, " ")+"')")); err != nil {
+		known := map[string]bool{"!": true}
+		for _, d := range digests {
+			known[d] = true
+		}
+		// Running _ld again only defines the same functions again.
+		out, err = b.retryUntil(ctx, verified("_ld(b'"+strings.Join(digests, " ")+"')"), func(out string) bool {
+			for _, f := range strings.Fields(out) {
+				if !known[f] {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
 			return nil, fmt.Errorf("loading %s: %w", helperCache, err)
 		}
-		if loaded, ok := b.loadedParts(strings.Fields(string(out)), wanted); ok {
+		if loaded, ok := b.loadedParts(strings.Fields(string(out)), len(digests)); ok {
 			return loaded, nil
 		}
 	}
@@ -440,10 +455,20 @@ func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
 
 // retry runs code, again when the line spoiled it, without the helpers.
 func (b *Board) retry(ctx context.Context, code string) ([]byte, error) {
+	return b.retryUntil(ctx, code, func(string) bool { return true })
+}
+
+// retryUntil is retry that also runs code again when valid rejects its
+// trimmed output, which means the output was spoiled on the way back.
+func (b *Board) retryUntil(ctx context.Context, code string, valid func(string) bool) ([]byte, error) {
 	var out []byte
 	var err error
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if out, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
+		out, err = b.conn.Exec(ctx, code)
+		if err == nil && !valid(strings.TrimSpace(string(out))) {
+			err = &repl.ProtocolError{Step: "in a reply spoiled on the line", Got: out}
+		}
+		if err == nil || !transient(err) {
 			return out, err
 		}
 		if noisy := b.spoiledOnce(err); noisy != nil {
@@ -453,24 +478,18 @@ func (b *Board) retry(ctx context.Context, code string) ([]byte, error) {
 	return out, err
 }
 
-// loadedParts reads the digests that _ld printed. It returns false after
-// "!": the cache is gone and is to be written anew.
-func (b *Board) loadedParts(fields, wanted []string) (map[string]bool, bool) {
-	known := map[string]bool{}
-	for _, w := range wanted {
-		known[w] = true
-	}
+// loadedParts parses the digests that _ld printed. It returns false after
+// "!", because the cache was removed and must be written again.
+func (b *Board) loadedParts(fields []string, records int) (map[string]bool, bool) {
 	loaded := map[string]bool{}
 	for _, f := range fields {
 		if f == "!" {
 			b.logf("helpers: the cache %s did not match and was removed", helperCache)
 			return nil, false
 		}
-		if known[f] {
-			loaded[f] = true
-		}
+		loaded[f] = true
 	}
-	b.logf("helpers: %d of %d records loaded from %s", len(loaded), len(wanted), helperCache)
+	b.logf("helpers: %d of %d records loaded from %s", len(loaded), records, helperCache)
 	return loaded, true
 }
 
@@ -480,10 +499,9 @@ func (b *Board) define(ctx context.Context, code string) error {
 	return err
 }
 
-// chooseTransfer settles the transfer mode for the session. Binary needs
-// sys.stdin.buffer.readinto and micropython.kbd_intr, which MicroPython has
-// on the ESP8266 from v1.13 on but not on every port; the board's state
-// says whether it has them.
+// chooseTransfer sets the transfer mode for the session. Binary needs
+// sys.stdin.buffer.readinto and micropython.kbd_intr, which the ESP8266 port
+// has from v1.13 on but not every build has. The board's state reports them.
 func (b *Board) chooseTransfer(ctx context.Context) error {
 	if b.transferChosen {
 		return nil

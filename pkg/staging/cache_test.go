@@ -12,7 +12,7 @@ import (
 
 // TestHelperCache checks that a session after the first loads the helpers
 // from the board's flash instead of sending them, and that a cache that was
-// damaged, cut short or holds a record of another version is written anew.
+// damaged, cut short, repeated or extended by a record of another version is written anew.
 func TestHelperCache(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, "1.27")
@@ -50,6 +50,7 @@ func TestHelperCache(t *testing.T) {
 		{"a flipped bit in the last record", "f=open(p,'rb');d=bytearray(f.read());f.close();d[-3]^=1\nf=open(p,'wb');f.write(d);f.close()"},
 		{"a flipped bit in the bootstrap", "f=open(p,'rb');d=bytearray(f.read());f.close();d[40]^=1\nf=open(p,'wb');f.write(d);f.close()"},
 		{"a record of another version", "f=open(p,'ab');f.write(b'#deadbeef 6\\nz = 1\\n');f.close()"},
+		{"every record twice", "f=open(p,'rb');d=f.read();f.close()\nf=open(p,'ab');f.write(d);f.close()"},
 		{"a file cut short", "f=open(p,'rb');d=f.read();f.close()\nf=open(p,'wb');f.write(d[:len(d)//2]);f.close()"},
 	}
 	for _, d := range damages {

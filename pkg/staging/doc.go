@@ -9,6 +9,7 @@
 //	/next/.version_on_reboot      a release being staged; its files may be partial
 //	/next/.version                a release staged and verified in full
 //	/prev/.version                the version the last swap replaced
+//	/otaflash_helpers.py          the helper functions, kept between runs
 //
 // A release becomes complete by one rename, .version_on_reboot to .version,
 // after every file is verified. The swap then renames the app folder to /prev

@@ -145,12 +145,10 @@ func shortDigest(f release.File) string {
 }
 
 // keepInstalled copies into /next, on the board, the files of wanted that
-// the installed version already has, at the same path or another one, and
-// returns how many it copied and the indexes of the files still to send.
-// The board finds them by SHA-256 (_kp in board/keep.py): the host sends
-// each file's path and the first 8 hex digits of its digest, and reads back
-// the lines the board could not fill and a digest over the whole digests of
-// the copies, which it checks against the release.
+// the installed version contains at the same path or another one. It
+// returns the number copied and the indexes of the files still to send.
+// The board finds the files by SHA-256 with _kp (board/keep.py), and the
+// host checks the copies with the digest that _kp prints.
 func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, wanted []int) (int, []int, error) {
 	var rest []int
 	var lines []int // indexes of the files offered to the board
@@ -176,11 +174,11 @@ func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, wanted []
 	return copied, rest, nil
 }
 
-// keepCommand returns the _kp command for the longest run at the start of
-// lines that fits in maxDefinition bytes, and the run's length. Paths that
-// are printable ASCII without quotes or backslashes travel as lines of one
-// triple-quoted string; a run that starts with any other path travels as a
-// list of escaped strings.
+// keepCommand returns the length of the longest run at the start of lines
+// that fits in maxDefinition bytes, and the _kp command for it. Printable
+// ASCII paths without quotes or backslashes go as lines of one
+// triple-quoted string. A run that starts with another path goes as a list
+// of escaped strings.
 func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string) {
 	prefix := fmt.Sprintf("_kp(%s,'%s',", pyStr(appDir), nextDir)
 	line := func(i int) string {
@@ -215,9 +213,9 @@ func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string) {
 	return n, prefix + "[" + arg.String() + "])"
 }
 
-// keepBatch runs one _kp command for the files batch and returns the ones
-// the board did not fill. When the digest over the copies differs from the
-// release's, it returns the whole batch, to be sent and so overwritten.
+// keepBatch runs one _kp command for batch and returns the files the board
+// did not copy. When the digest over the copies differs from the release's,
+// it returns the whole batch, which is then sent and overwrites the copies.
 func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, cmd string) ([]int, error) {
 	out, err := b.exec(ctx, cmd)
 	if err != nil {

@@ -219,18 +219,17 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 	return indexes[n:], nil
 }
 
-// maxReceivedPath is the longest path, in bytes, that the binary receiver
-// takes: its header of 2 bytes and the path fit the receive window.
+// maxReceivedPath is the longest path in bytes that the binary receiver
+// accepts, so the 2-byte header and the path fit in the window.
 const maxReceivedPath = window - 2
 
-// window is how many bytes the host sends ahead of the board's answers:
-// the ESP8266's UART receive buffer (ports/esp8266/esp_mphal.c
-// stdin_ringbuf), so that the board never drops bytes while it writes to
-// flash or hashes a file.
+// window is how many bytes the host sends before the board replies to them.
+// It is the size of the ESP8266's UART receive buffer (stdin_ringbuf in
+// ports/esp8266/esp_mphal.c), so the board drops no bytes while it is busy.
 const window = 256
 
 // receive runs the _rxm receiver on the board and streams files to it. It
-// returns how many files, from the first, the board wrote and verified.
+// returns how many files, counted from the first, were written and verified.
 func (b *Board) receive(ctx context.Context, files []release.File, progress *Progress) (int, error) {
 	if err := b.ensureHelpers(ctx); err != nil {
 		return 0, err
@@ -274,20 +273,22 @@ func (b *Board) answerTimeout() time.Duration {
 }
 
 // windowed sends the receiver's input with at most window bytes that the
-// board has not answered yet, across file boundaries: while the board
+// board has not replied to, across file boundaries. So while the board
 // hashes a finished file, the next file's path and first block wait in its
 // receive buffer.
 type windowed struct {
 	s       *repl.Stream
 	timeout time.Duration
-	// sent counts the bytes written; answered, the bytes up to the end of
-	// the last answered unit.
+	// sent counts the bytes written, and answered the bytes up to the end
+	// of the last unit the board replied to.
 	sent, answered int
-	answers        []answer
-	verified       func(release.File)
+	// answers are the replies due, oldest first.
+	answers []answer
+	// verified is called for each file whose digest matched.
+	verified func(release.File)
 }
 
-// answer is what the board prints after it has read a unit: 4 hex digits
+// answer is the reply the board prints after it reads a unit: 4 hex digits
 // of a block's SHA-256, or "." and a file's whole SHA-256.
 type answer struct {
 	want string
@@ -330,9 +331,8 @@ func (w *windowed) file(f release.File, progress *Progress, report func(Progress
 	return w.send([]byte{0, 0}, &answer{want: "." + hex.EncodeToString(f.SHA256[:]), file: &f})
 }
 
-// send writes unit once the window has room for it, reading the board's
-// answers meanwhile. a, when set, is the answer the board prints after it
-// has read the unit.
+// send writes unit once the window has room for it, and reads replies
+// until then. When a is set, it is the reply due after the unit.
 func (w *windowed) send(unit []byte, a *answer) error {
 	for w.sent+len(unit)-w.answered > window && len(w.answers) > 0 {
 		if err := w.read(); err != nil {
@@ -350,16 +350,16 @@ func (w *windowed) send(unit []byte, a *answer) error {
 	return nil
 }
 
-// read reads and checks the oldest answer that is due.
+// read reads the oldest reply due and checks it.
 func (w *windowed) read() error {
 	a := w.answers[0]
 	got, err := w.s.ReadN(len(a.want), w.timeout)
 	if err != nil {
-		return fmt.Errorf("%w: no answer from the receiver: %v", errBinaryAborted, err)
+		return fmt.Errorf("%w: no reply from the receiver: %v", errBinaryAborted, err)
 	}
 	if string(got) != a.want {
 		if a.file != nil {
-			return fmt.Errorf("%w: /next/%s: board answered %q, want %q", errBinaryAborted, a.file.Path, got, a.want)
+			return fmt.Errorf("%w: /next/%s: the board replied %q, expected %q", errBinaryAborted, a.file.Path, got, a.want)
 		}
 		return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, got, a.want)
 	}
@@ -371,7 +371,7 @@ func (w *windowed) read() error {
 	return nil
 }
 
-// drain reads the answers still due.
+// drain reads and checks every reply still due.
 func (w *windowed) drain() error {
 	for len(w.answers) > 0 {
 		if err := w.read(); err != nil {
@@ -381,9 +381,9 @@ func (w *windowed) drain() error {
 	return nil
 }
 
-// unstick ends a receiver that lost count of the bytes: zero bytes complete
-// whatever block it reads (at most 256 bytes and a header) and then read as
-// the end marks of the file and of the batch, so it restores Ctrl-C and
+// unstick ends a receiver that lost count of the bytes. Zero bytes complete
+// the block it reads (at most a header and 256 bytes), then serve as the end
+// marks of the file and of the transfer, so it turns Ctrl-C back on and
 // returns.
 func unstick(s *repl.Stream) {
 	_ = s.Write(make([]byte, 2+256+2+2))

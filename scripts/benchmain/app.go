@@ -170,8 +170,8 @@ func (a app) describe() string {
 		}
 	}
 	changed := a.files[a.changed]
-	return fmt.Sprintf("%d files, %d bytes: %d Python-like text files and %d random binary blobs (%s); version 1.0.1 changes %s (%d bytes)",
-		len(a.files), a.size(), text, blobs, strings.Join(a.blobPaths(), ", "), changed.path, len(changed.data))
+	return fmt.Sprintf("%d files, %d bytes: %d Python-like text files and %d random binary blobs (%s); version 1.0.1 changes %s (%d bytes, %d in 1.0.1)",
+		len(a.files), a.size(), text, blobs, strings.Join(a.blobPaths(), ", "), changed.path, len(changed.data), len(a.nextVersion().files[a.changed].data))
 }
 
 func (a app) blobPaths() []string {

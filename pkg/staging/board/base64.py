@@ -1,6 +1,6 @@
-# Base64 file writes, for boards or lines where the binary receiver fails:
-# _op opens a file, each _wr writes one chunk, _cl closes it and prints its
-# SHA-256.
+# Base64 file writes, used where the binary receiver is missing or failed.
+# _op opens a file, _wr writes one chunk, and _cl closes the file and prints
+# its SHA-256.
 _f = globals().get('_f')
 def _op(p):
     global _f

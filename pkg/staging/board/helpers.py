@@ -1,6 +1,5 @@
-# Helpers that staging calls on the board, on top of _st and _rm from
-# otaflash_recover.py. Buffers are 256 bytes, so files of any size pass
-# through a small heap.
+# Helpers that staging calls on the board. They use _st and _rm from
+# otaflash_recover.py, and 256-byte buffers, so large files fit a small heap.
 import gc, ubinascii as _b, uhashlib as _h
 def _mk(p):
     if not _st(p):

@@ -1,13 +1,14 @@
-# _kp(s, d, m) fills folder d with the files of folder s that a release
-# keeps. m lists the release's files, one per line (or a list of lines): the
-# first 8 hex digits of the file's SHA-256, then its path. A line is filled
-# by a file of s whose SHA-256 starts with those digits: first the file at
-# the same path, else any file of s at a path that m does not name, so that
-# moved files are found. The file is copied to d and the copy is hashed
-# again. _kp prints the index of each line it could not fill, then "=" and
-# the first 16 hex digits of the SHA-256 over 32 bytes per line: the copy's
-# whole digest, or zeros for a line not filled. The host computes the same
-# from the release, which checks every copy against its whole digest.
+# _kp(s, d, m) copies into folder d the files of folder s that the release
+# keeps. Each line of m (a string, or a list of lines) is the first 8 hex
+# digits of a release file's SHA-256 followed by its path.
+# A line is filled from the file of s at the same path when its digest
+# matches. Otherwise _kp looks at the files that other lines replaced and
+# then at the files at paths that m does not name, so moved files are found.
+# Each copy is hashed again and removed when its digest does not match.
+# _kp prints the index of each line it could not fill, then "=" and 16 hex
+# digits of the SHA-256 over the copies' whole digests in line order, with
+# 32 zero bytes for a line not filled. The host computes the same digest
+# from the release, so every copy is checked against its whole SHA-256.
 def _kw(p, r=''):
     for n in os.listdir(p + r):
         q = r + '/' + n

@@ -1,6 +1,6 @@
-# _ls lists folder p: "d", tab, path for a folder; "f", tab, path, tab and
-# the first 16 hex digits of the SHA-256 for a file. Staging lists a partial
-# /next with it to resume.
+# _ls lists folder p, one line per entry: "d", a tab and the path for a
+# folder, or "f", a tab, the path, a tab and 16 hex digits of the SHA-256 for
+# a file. Staging lists a partial /next with it to resume.
 def _ls(p, r=''):
     for n in os.listdir(p + r):
         q = r + '/' + n

@@ -1,10 +1,11 @@
-# Binary receiver. _rxm(d) receives files into folder d. Each file is sent
-# as a 2-byte little-endian length and its path, then blocks of up to 256
-# bytes, each after its 2-byte length, then a zero length; a zero path
-# length ends. The board answers each block with 4 hex digits of its
-# SHA-256, so the host can keep two blocks in flight within the 256-byte
-# UART buffer and catch corruption, and each file with "." and its whole
-# SHA-256. Ctrl-C is off while it reads, and back on however it ends.
+# _rxm(d) receives files into folder d from sys.stdin.buffer. Each file
+# arrives as a 2-byte little-endian length and the path, then blocks of up
+# to 256 bytes, each after its 2-byte length, then a zero length. A zero
+# path length ends the transfer.
+# The board prints 4 hex digits of each block's SHA-256 and, after each
+# file, "." and the file's whole SHA-256. The host paces its sends by these
+# replies to stay within the 256-byte UART buffer.
+# Ctrl-C is off while _rxm reads and is turned back on however it ends.
 import sys, micropython
 def _rxm(d):
     r = sys.stdin.buffer
