@@ -86,17 +86,17 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		return rep, err
 	}
 
-	var wanted []int
+	var pending []int
 	for i, f := range tree.Files {
 		if e, ok := existing[f.Path]; ok && !e.dir && e.sha256 == shortDigest(f) {
 			rep.Kept++
 			continue
 		}
-		wanted = append(wanted, i)
+		pending = append(pending, i)
 	}
-	sends := wanted
+	sends := pending
 	if st.AppPresent {
-		copied, rest, err := b.keepInstalled(ctx, tree, wanted)
+		copied, rest, err := b.keepInstalled(ctx, tree, pending)
 		if err != nil {
 			return rep, err
 		}
@@ -144,15 +144,15 @@ func shortDigest(f release.File) string {
 	return hex.EncodeToString(f.SHA256[:8])
 }
 
-// keepInstalled copies into /next, on the board, the files of wanted that
+// keepInstalled copies into /next, on the board, the files of pending that
 // the installed version contains at the same path or another one. It
 // returns the number copied and the indexes of the files still to send.
 // The board finds the files by SHA-256 with _kp (board/keep.py), and the
 // host checks the copies with the digest that _kp prints.
-func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, wanted []int) (int, []int, error) {
+func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, pending []int) (int, []int, error) {
 	var rest []int
 	var lines []int // indexes of the files offered to the board
-	for _, i := range wanted {
+	for _, i := range pending {
 		if strings.Contains(tree.Files[i].Path, "\n") {
 			rest = append(rest, i) // a manifest line cannot hold it
 			continue

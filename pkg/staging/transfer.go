@@ -265,7 +265,7 @@ func (b *Board) receive(ctx context.Context, files []release.File, progress *Pro
 // receiveCommand runs the binary receiver into /next.
 const receiveCommand = "_rxm('/next')"
 
-// answerTimeout bounds the wait for the receiver's answer to a block: the
+// answerTimeout bounds the wait for the receiver's reply to a block: the
 // line time of the blocks in flight, plus the board's own time to write
 // them, with a wide margin.
 func (b *Board) answerTimeout() time.Duration {
@@ -279,19 +279,19 @@ func (b *Board) answerTimeout() time.Duration {
 type windowed struct {
 	s       *repl.Stream
 	timeout time.Duration
-	// sent counts the bytes written, and answered the bytes up to the end
-	// of the last unit the board replied to.
-	sent, answered int
-	// answers are the replies due, oldest first.
-	answers []answer
+	// sent counts the bytes written, and replied the bytes up to the end
+	// of the last unit that the board replied to.
+	sent, replied int
+	// replies are the replies due, oldest first.
+	replies []reply
 	// verified is called for each file whose digest matched.
 	verified func(release.File)
 }
 
-// answer is the reply the board prints after it reads a unit: 4 hex digits
+// reply is what the board prints after it reads a unit: 4 hex digits
 // of a block's SHA-256, or "." and a file's whole SHA-256.
-type answer struct {
-	want string
+type reply struct {
+	expect string
 	// end is the count of bytes sent up to the end of the unit.
 	end int
 	// file is set for a file's digest.
@@ -315,7 +315,7 @@ func (w *windowed) file(f release.File, progress *Progress, report func(Progress
 		if n > 0 {
 			binary.LittleEndian.PutUint16(buf, uint16(n))
 			sum := sha256.Sum256(buf[2 : 2+n])
-			if err := w.send(buf[:2+n], &answer{want: hex.EncodeToString(sum[:2])}); err != nil {
+			if err := w.send(buf[:2+n], &reply{expect: hex.EncodeToString(sum[:2])}); err != nil {
 				return err
 			}
 			progress.Done += int64(n)
@@ -328,13 +328,13 @@ func (w *windowed) file(f release.File, progress *Progress, report func(Progress
 			return fmt.Errorf("reading %s from the release: %w", f.Path, err)
 		}
 	}
-	return w.send([]byte{0, 0}, &answer{want: "." + hex.EncodeToString(f.SHA256[:]), file: &f})
+	return w.send([]byte{0, 0}, &reply{expect: "." + hex.EncodeToString(f.SHA256[:]), file: &f})
 }
 
 // send writes unit once the window has room for it, and reads replies
 // until then. When a is set, it is the reply due after the unit.
-func (w *windowed) send(unit []byte, a *answer) error {
-	for w.sent+len(unit)-w.answered > window && len(w.answers) > 0 {
+func (w *windowed) send(unit []byte, a *reply) error {
+	for w.sent+len(unit)-w.replied > window && len(w.replies) > 0 {
 		if err := w.read(); err != nil {
 			return err
 		}
@@ -345,26 +345,26 @@ func (w *windowed) send(unit []byte, a *answer) error {
 	w.sent += len(unit)
 	if a != nil {
 		a.end = w.sent
-		w.answers = append(w.answers, *a)
+		w.replies = append(w.replies, *a)
 	}
 	return nil
 }
 
 // read reads the oldest reply due and checks it.
 func (w *windowed) read() error {
-	a := w.answers[0]
-	got, err := w.s.ReadN(len(a.want), w.timeout)
+	a := w.replies[0]
+	got, err := w.s.ReadN(len(a.expect), w.timeout)
 	if err != nil {
 		return fmt.Errorf("%w: no reply from the receiver: %v", errBinaryAborted, err)
 	}
-	if string(got) != a.want {
+	if string(got) != a.expect {
 		if a.file != nil {
-			return fmt.Errorf("%w: /next/%s: the board replied %q, expected %q", errBinaryAborted, a.file.Path, got, a.want)
+			return fmt.Errorf("%w: /next/%s: the board replied %q, expected %q", errBinaryAborted, a.file.Path, got, a.expect)
 		}
-		return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, got, a.want)
+		return fmt.Errorf("%w: block digest %q, expected %q", errBinaryAborted, got, a.expect)
 	}
-	w.answered = a.end
-	w.answers = w.answers[1:]
+	w.replied = a.end
+	w.replies = w.replies[1:]
 	if a.file != nil {
 		w.verified(*a.file)
 	}
@@ -373,7 +373,7 @@ func (w *windowed) read() error {
 
 // drain reads and checks every reply still due.
 func (w *windowed) drain() error {
-	for len(w.answers) > 0 {
+	for len(w.replies) > 0 {
 		if err := w.read(); err != nil {
 			return err
 		}
