@@ -2,11 +2,13 @@ package staging_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
+	"github.com/otaflash/otaflash/pkg/simboard"
 	"github.com/otaflash/otaflash/pkg/staging"
 )
 
@@ -110,6 +112,47 @@ func TestUpdateKeepsMovedAndSwappedFiles(t *testing.T) {
 				t.Errorf("Sent = %d, Copied = %d; want 1 sent (main.py) and %d copied", rep.Stage.Sent, rep.Stage.Copied, len(v2)-1)
 			}
 			checkInstalled(t, r.flash, v2, "1.1.0")
+		})
+	}
+}
+
+// TestPowerCutWhileCaching cuts the power while the first session writes
+// the helper cache, at each record, and checks that the next session
+// updates the board and leaves a cache that a third session uses.
+func TestPowerCutWhileCaching(t *testing.T) {
+	t.Parallel()
+	for k := 1; k <= 7; k++ {
+		t.Run(fmt.Sprintf("write %d", k), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, "1.27", func(o *simboard.Options) { o.CutDowntime = -1 })
+			ctx := testContext(t)
+			if err := r.board.CutAt("write", k); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.stg.Inspect(ctx); err == nil {
+				t.Fatalf("Inspect succeeded on a board without power")
+			}
+			if err := r.board.PowerOn(); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.board.WaitBoot(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			r.connect()
+			files := map[string][]byte{"main.py": []byte("v = 1\n")}
+			if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, files), Version: "1.0.0"}); err != nil {
+				t.Fatalf("Update after the cut: %v", err)
+			}
+			checkInstalled(t, r.flash, files, "1.0.0")
+
+			r.connect()
+			start := r.board.Stats().HostToBoard
+			if _, err := r.stg.Inspect(ctx); err != nil {
+				t.Fatalf("Inspect after the update: %v", err)
+			}
+			if sent := r.board.Stats().HostToBoard - start; sent > 1024 {
+				t.Errorf("the session after the update sent %d bytes, want the cache used (under 1 KB)", sent)
+			}
 		})
 	}
 }
