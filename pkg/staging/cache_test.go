@@ -12,9 +12,9 @@ import (
 	"github.com/otaflash/otaflash/pkg/staging"
 )
 
-// TestHelperCache checks that a session after the first loads the helpers
-// from the board's flash instead of sending them, and that a cache that was
-// damaged, cut short, repeated or extended by a record of another version is written anew.
+// TestHelperCache checks that a later session loads the helpers from the
+// board's flash instead of sending them. A damaged, truncated or repeated
+// cache, or one with a record of another version, is written again.
 func TestHelperCache(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, "1.27")
