@@ -118,7 +118,14 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 	if err != nil {
 		return rep, err
 	}
-	for _, i := range sends[:len(sends)-len(rest)] {
+	left := map[int]bool{}
+	for _, i := range rest {
+		left[i] = true
+	}
+	for _, i := range sends {
+		if left[i] {
+			continue
+		}
 		rep.Sent++
 		rep.BytesSent += tree.Files[i].Size
 		done += tree.Files[i].Size

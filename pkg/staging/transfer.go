@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -40,7 +41,8 @@ func (b *Board) putFile(ctx context.Context, f release.File, progress Progress) 
 			}
 			b.logf("stage: retrying %s (attempt %d of %d) after: %v", f.Path, attempt, fileAttempts, err)
 		}
-		if b.binary {
+		// A path too long for the binary receiver goes as base64 alone.
+		if b.binary && len(f.Path) <= maxReceivedPath {
 			err = b.sendBinary(ctx, f, progress)
 			if err != nil && !fatal(err) {
 				b.logf("stage: binary transfer of %s failed, using base64 from now on: %v", f.Path, err)
@@ -194,17 +196,20 @@ func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progres
 
 // sendBatch streams several files to the _rxm receiver in one command, which
 // saves a command's round trips per file. It returns the indexes of the
-// files it did not verify, to be sent one by one. After a failure it
-// switches the session to base64, as putFile does.
+// files it did not verify, in order, to be sent one by one. After a failure
+// it switches the session to base64, as putFile does.
 func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int, progress *Progress) ([]int, error) {
 	if !b.binary || len(indexes) < 2 {
 		return indexes, nil
 	}
+	var batch, rest []int
 	var files []release.File
 	for _, i := range indexes {
 		if len(tree.Files[i].Path) > maxReceivedPath {
-			break // this one and the rest are left for putFile
+			rest = append(rest, i) // left for putFile
+			continue
 		}
+		batch = append(batch, i)
 		files = append(files, tree.Files[i])
 	}
 	n, err := b.receive(ctx, files, progress)
@@ -212,11 +217,13 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 		if fatal(err) {
 			return nil, err
 		}
-		b.logf("stage: binary transfer failed after %d of %d files, using base64 from now on: %v", n, len(indexes), err)
+		b.logf("stage: binary transfer failed after %d of %d files, using base64 from now on: %v", n, len(files), err)
 		b.binaryFailed = true
 		b.binary = false
 	}
-	return indexes[n:], nil
+	rest = append(rest, batch[n:]...)
+	sort.Ints(rest)
+	return rest, nil
 }
 
 // maxReceivedPath is the longest path in bytes that the binary receiver
