@@ -475,3 +475,32 @@ func TestUpdateSendsOnlyChangedFiles(t *testing.T) {
 		t.Errorf("delta update sent %d bytes, more than 10%% of the full install's %d", delta, full)
 	}
 }
+
+func TestProgressReportsEachFile(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "1.27")
+	var done []staging.Progress
+	var last staging.Progress
+	r.stg = staging.New(r.conn, staging.Options{Progress: func(p staging.Progress) {
+		last = p
+		if p.FileDone {
+			done = append(done, p)
+		}
+	}})
+	files := map[string][]byte{"a.py": []byte("a\n"), "b.bin": bytes.Repeat([]byte{1}, 700), "lib/c.py": []byte("c\n")}
+	tree := writeTree(t, files)
+	if _, err := r.stg.Update(testContext(t), staging.UpdateRequest{Tree: tree, Version: "1.0.0"}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if len(done) != len(files) {
+		t.Fatalf("%d files reported done, want %d: %+v", len(done), len(files), done)
+	}
+	for _, p := range done {
+		if p.Index < 1 || p.Index > len(tree.Files) || tree.Files[p.Index-1].Path != p.File {
+			t.Errorf("file %q reported as number %d of %d", p.File, p.Index, p.Files)
+		}
+	}
+	if last.Done != last.Total || last.Total != tree.TotalSize() {
+		t.Errorf("last progress %d of %d bytes, want %d of %d", last.Done, last.Total, tree.TotalSize(), tree.TotalSize())
+	}
+}

@@ -184,7 +184,7 @@ func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progres
 	if len(f.Path) > maxReceivedPath {
 		return fmt.Errorf("%w: the path %q is longer than the receiver's %d bytes", errBinaryAborted, f.Path, maxReceivedPath)
 	}
-	n, err := b.receive(ctx, []release.File{f}, &progress)
+	n, err := b.receive(ctx, []release.File{f}, []int{progress.Index}, &progress)
 	if err == nil && n != 1 {
 		err = fmt.Errorf("%w: /next/%s was not verified", errBinaryAborted, f.Path)
 	}
@@ -202,7 +202,7 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 	if !b.binary || len(indexes) < 2 {
 		return indexes, nil
 	}
-	var batch, rest []int
+	var batch, rest, numbers []int
 	var files []release.File
 	for _, i := range indexes {
 		if len(tree.Files[i].Path) > maxReceivedPath {
@@ -211,8 +211,9 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 		}
 		batch = append(batch, i)
 		files = append(files, tree.Files[i])
+		numbers = append(numbers, i+1)
 	}
-	n, err := b.receive(ctx, files, progress)
+	n, err := b.receive(ctx, files, numbers, progress)
 	if err != nil {
 		if fatal(err) {
 			return nil, err
@@ -237,7 +238,8 @@ const window = 256
 
 // receive runs the _rxm receiver on the board and streams files to it. It
 // returns how many files, counted from the first, were written and verified.
-func (b *Board) receive(ctx context.Context, files []release.File, progress *Progress) (int, error) {
+// numbers are the files' Progress.Index values.
+func (b *Board) receive(ctx context.Context, files []release.File, numbers []int, progress *Progress) (int, error) {
 	if err := b.ensureHelpers(ctx); err != nil {
 		return 0, err
 	}
@@ -248,13 +250,15 @@ func (b *Board) receive(ctx context.Context, files []release.File, progress *Pro
 			return fmt.Errorf("%w: the receiver did not start (%q, %v)", errBinaryAborted, ready, err)
 		}
 		w := &windowed{s: s, timeout: timeout, verified: func(f release.File) {
+			// The next file may be streaming already, so this report
+			// names the verified file on a copy.
+			p := *progress
+			p.File, p.Index, p.FileDone = f.Path, numbers[done], true
+			b.report(p)
 			done++
-			progress.File, progress.FileDone = f.Path, true
-			b.report(*progress)
-			progress.FileDone = false
 		}}
-		for _, f := range files {
-			progress.File = f.Path
+		for k, f := range files {
+			progress.File, progress.Index = f.Path, numbers[k]
 			if err := w.file(f, progress, b.report); err != nil {
 				unstick(s)
 				return err
