@@ -147,7 +147,7 @@ func (b *Board) exec(ctx context.Context, code string) (string, error) {
 	var out string
 	var err error
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if out, err = b.execOnce(ctx, code); err == nil || !transient(err) {
+		if out, err = b.execOnce(ctx, code); err == nil || !(b.lostHelpers(err) || transient(err)) {
 			return out, err
 		}
 		if noisy := b.spoiledOnce(err); noisy != nil {
@@ -294,11 +294,12 @@ func verifiedCall(code, more string) string {
 
 // transient reports whether err may come from bytes lost or changed on the
 // line, so that the same command can succeed when sent again: no response in
-// time, a response out of protocol, a command that _x refused, or an
+// time, a response out of protocol, a command that _x rejected, or an
 // exception raised outside the command that _x runs (its traceback names no
 // "<string>" frame), which means the call around it was spoiled. Firmware
 // without raw-paste (v1.13) has no flow control, so a board busy with its
-// flash can drop bytes of a command.
+// flash can drop bytes of a command. The traceback itself may be spoiled on
+// the way back, so _x's rejection is recognized by its frame or its message.
 func transient(err error) bool {
 	var remote *repl.RemoteError
 	var protocol *repl.ProtocolError
@@ -306,10 +307,33 @@ func transient(err error) bool {
 	case errors.Is(err, repl.ErrTimeout), errors.As(err, &protocol):
 		return true
 	case errors.As(err, &remote):
-		return strings.Contains(remote.Exception(), spoiledMessage) ||
+		return strings.Contains(remote.Exception(), spoiledMessage) || raisedByVerifier(remote) ||
 			!strings.Contains(remote.Traceback, `"<string>"`)
 	}
 	return false
+}
+
+// raisedByVerifier reports whether _x itself raised the exception: its
+// frame is the innermost one. An error in the command that _x runs has the
+// command's own frame below it.
+func raisedByVerifier(remote *repl.RemoteError) bool {
+	lines := strings.Split(strings.TrimSpace(remote.Traceback), "\n")
+	return len(lines) >= 2 && strings.HasSuffix(strings.TrimSpace(lines[len(lines)-2]), ", in _x")
+}
+
+// lostHelpers reports whether err is a NameError for an otaflash helper,
+// which means the board reset since the helpers were defined: a byte
+// changed on the line can turn Ctrl-E (0x05, raw-paste) into Ctrl-D (0x04),
+// which soft-resets a board in the raw REPL. It then marks the helpers for
+// defining again, so the command can be retried.
+func (b *Board) lostHelpers(err error) bool {
+	var remote *repl.RemoteError
+	if !errors.As(err, &remote) || remote.Type() != "NameError" || !strings.Contains(remote.Exception(), "'_") {
+		return false
+	}
+	b.logf("helpers: the board no longer has them (%s); defining them again", remote.Exception())
+	b.helpersAt = -1
+	return true
 }
 
 // helperGroup names a set of helper parts that are defined together.
