@@ -187,11 +187,14 @@ class Board {
   // every byte up to its full storage. While the board is busy the
   // --rx-buffer limit applies, also to a backlog that built while it read:
   // those bytes stay, and new ones are dropped until the backlog is smaller.
+  // A ring of --rx-buffer bytes holds one byte less: ringbuf_put in
+  // MicroPython's py/ringbuf.h (v1.13 and later) keeps one slot empty to tell
+  // a full ring from an empty one.
   receiveLimit() {
     if (Atomics.load(this.ctrl, SLOT.BOARD_STATE) === BOARD_READING) {
       return this.ring.length;
     }
-    return this.options.rxBuffer;
+    return this.options.rxBuffer - 1;
   }
 
   reportOverrun(dropped) {

@@ -229,6 +229,11 @@ func (c *Conn) Exec(ctx context.Context, code string) ([]byte, error) {
 	return c.ExecTimeout(ctx, code, c.opts.Timeout)
 }
 
+// Timeout returns how long each wait for a response lasts (Options.Timeout).
+func (c *Conn) Timeout() time.Duration {
+	return c.opts.Timeout
+}
+
 // ExecTimeout is Exec with its own bound on how long the command may run.
 func (c *Conn) ExecTimeout(ctx context.Context, code string, timeout time.Duration) ([]byte, error) {
 	return c.ExecStream(ctx, code, timeout, nil)

@@ -27,7 +27,9 @@ const (
 	// DefaultRxBuffer is the size in bytes of the board's UART receive ring
 	// buffer. While UART0 is the REPL, uart0_rx_intr_handler in
 	// ports/esp8266/uart.c puts received bytes into stdin_ringbuf, which
-	// ports/esp8266/esp_mphal.c declares as stdin_ringbuf_array[256].
+	// ports/esp8266/esp_mphal.c declares as stdin_ringbuf_array[256]. The
+	// ring holds 255 of them: ringbuf_put in py/ringbuf.h keeps one slot
+	// empty.
 	DefaultRxBuffer = 256
 
 	// DefaultCommandCost is the time the board spends on each executed REPL

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/otaflash/otaflash/pkg/repl"
 )
@@ -144,10 +147,15 @@ func (b *Board) spoiledOnce(err error) error {
 // therefore be idempotent: running it twice leaves the board as running it
 // once does.
 func (b *Board) exec(ctx context.Context, code string) (string, error) {
+	return b.execWithin(ctx, code, b.conn.Timeout())
+}
+
+// execWithin is exec with its own bound on how long the command may run.
+func (b *Board) execWithin(ctx context.Context, code string, timeout time.Duration) (string, error) {
 	var out string
 	var err error
 	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if out, err = b.execOnce(ctx, code); err == nil || !(b.lostHelpers(err) || transient(err)) {
+		if out, err = b.execOnce(ctx, code, timeout); err == nil || !(b.lostHelpers(err) || transient(err)) {
 			return out, err
 		}
 		if noisy := b.spoiledOnce(err); noisy != nil {
@@ -160,11 +168,11 @@ func (b *Board) exec(ctx context.Context, code string) (string, error) {
 
 // execOnce runs code once, verified, after making sure the helper functions
 // are defined.
-func (b *Board) execOnce(ctx context.Context, code string) (string, error) {
+func (b *Board) execOnce(ctx context.Context, code string, timeout time.Duration) (string, error) {
 	if err := b.ensureHelpers(ctx); err != nil {
 		return "", err
 	}
-	out, err := b.conn.Exec(ctx, verified(code))
+	out, err := b.conn.ExecTimeout(ctx, verified(code), timeout)
 	return strings.ReplaceAll(string(out), "\r\n", "\n"), err
 }
 
@@ -413,7 +421,7 @@ func (b *Board) defineGroup(ctx context.Context, g helperGroup) error {
 		if b.defined[part.digest] {
 			continue
 		}
-		if err := b.define(ctx, verifiedCall(part.code, ",1")); err != nil {
+		if err := b.define(ctx, part); err != nil {
 			return fmt.Errorf("defining the otaflash helpers on the board: %w", err)
 		}
 		b.defined[part.digest] = true
@@ -517,9 +525,22 @@ func (b *Board) loadedParts(fields []string, records int) (map[string]bool, bool
 	return loaded, true
 }
 
-// define runs a definition, again when the line spoiled it.
-func (b *Board) define(ctx context.Context, code string) error {
-	_, err := b.retry(ctx, code)
+// define runs the definition of part and appends it to the helper cache,
+// again when the line spoiled it. Only the first try appends: it may have
+// run before its reply was spoiled, and a repeated record makes the loader
+// discard the cache.
+func (b *Board) define(ctx context.Context, part helperPart) error {
+	code := verifiedCall(part.code, ",1")
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		if _, err = b.conn.Exec(ctx, code); err == nil || !transient(err) {
+			return err
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return noisy
+		}
+		code = verified(part.code)
+	}
 	return err
 }
 
@@ -609,14 +630,16 @@ func compact(src string) string {
 }
 
 // pyStr returns a Python expression for s that is safe to paste into code
-// whatever s contains: a plain literal when s is printable ASCII without
-// quotes or backslashes, else its UTF-8 bytes as an escaped bytes literal,
-// decoded on the board. Quotes, backslashes, newlines and non-ASCII letters
-// in file names therefore never reach the board's compiler as source text.
+// whatever s contains: a plain literal when s is valid UTF-8 of printable
+// characters without quotes or backslashes, else its bytes as an escaped
+// bytes literal, decoded on the board. Quotes, backslashes, control
+// characters and invalid UTF-8 in file names therefore never reach the
+// board's compiler as source text, and a non-ASCII letter takes its 2-4
+// bytes of UTF-8 instead of 4 characters per byte.
 func pyStr(s string) string {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\'' || c == '\\' {
+	plain := utf8.ValidString(s)
+	for _, r := range s {
+		if !plain || !unicode.IsPrint(r) || r == '\'' || r == '\\' {
 			plain = false
 			break
 		}

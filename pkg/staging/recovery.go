@@ -152,7 +152,7 @@ func (b *Board) writeTemp(ctx context.Context, tmp, text string) error {
 	if err := b.need(ctx, groupBase64); err != nil {
 		return err
 	}
-	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", pyStr(tmp))); err != nil {
+	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", pyStr(tmp)), b.conn.Timeout()); err != nil {
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
 	for data := []byte(text); len(data) > 0; {
@@ -162,7 +162,7 @@ func (b *Board) writeTemp(ctx context.Context, tmp, text string) error {
 		}
 		data = data[n:]
 	}
-	out, err := b.execOnce(ctx, fmt.Sprintf("_cl(%s)", pyStr(tmp)))
+	out, err := b.execOnce(ctx, fmt.Sprintf("_cl(%s)", pyStr(tmp)), b.conn.Timeout())
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/otaflash/otaflash/pkg/release"
 	"github.com/otaflash/otaflash/pkg/repl"
@@ -160,16 +161,16 @@ func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, pending [
 	var rest []int
 	var lines []int // indexes of the files offered to the board
 	for _, i := range pending {
-		if strings.Contains(tree.Files[i].Path, "\n") {
-			rest = append(rest, i) // a manifest line cannot hold it
+		if strings.Contains(tree.Files[i].Path, "\n") || len(keepLine(tree, i))+len(keepPrefix(b.appDir()))+8 > maxDefinition {
+			rest = append(rest, i) // no _kp command can hold it
 			continue
 		}
 		lines = append(lines, i)
 	}
 	copied := 0
 	for len(lines) > 0 {
-		n, cmd := keepCommand(tree, lines, b.appDir())
-		missing, err := b.keepBatch(ctx, tree, lines[:n], cmd)
+		n, cmd, size := keepCommand(tree, lines, b.appDir())
+		missing, err := b.keepBatch(ctx, tree, lines[:n], cmd, size)
 		if err != nil {
 			return copied, nil, err
 		}
@@ -181,62 +182,98 @@ func (b *Board) keepInstalled(ctx context.Context, tree *release.Tree, pending [
 	return copied, rest, nil
 }
 
+// maxKeepBytes bounds the file bytes that one _kp command may copy, so that
+// it ends within a few seconds on a board and its timeout stays near the
+// session's.
+const maxKeepBytes = 128 << 10
+
+// keepRate is the rate, in bytes per second, at which the host expects _kp
+// to copy. Each kept byte is read twice and written once.
+// NOTE: an estimate, about a third of the simulated board's modelled flash
+// write rate of 60,000 B/s; real ESP8266 figures are to be measured.
+const keepRate = 20_000
+
+func keepPrefix(appDir string) string {
+	return fmt.Sprintf("_kp(%s,'%s',", pyStr(appDir), nextDir)
+}
+
+// keepLine is file i's line for _kp: 8 hex digits of its SHA-256 and its path.
+func keepLine(tree *release.Tree, i int) string {
+	f := tree.Files[i]
+	return hex.EncodeToString(f.SHA256[:4]) + f.Path
+}
+
 // keepCommand returns the length of the longest run at the start of lines
-// that fits in maxDefinition bytes, and the _kp command for it. Printable
-// ASCII paths without quotes or backslashes go as lines of one
-// triple-quoted string. A run that starts with another path goes as a list
-// of escaped strings.
-func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string) {
-	prefix := fmt.Sprintf("_kp(%s,'%s',", pyStr(appDir), nextDir)
-	line := func(i int) string {
-		f := tree.Files[i]
-		return hex.EncodeToString(f.SHA256[:4]) + f.Path
-	}
-	plain := func(i int) bool { return pyStr(line(i)) == "'"+line(i)+"'" }
+// whose command fits in maxDefinition bytes and whose files add up to
+// maxKeepBytes at most (a larger file goes alone), the _kp command for it
+// and the run's file bytes. Printable ASCII paths without quotes or
+// backslashes go as lines of one triple-quoted string. A run that starts
+// with another path goes as a list of escaped strings.
+func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string, int64) {
+	prefix := keepPrefix(appDir)
+	plain := func(i int) bool { return pyStr(keepLine(tree, i)) == "'"+keepLine(tree, i)+"'" }
 	var arg strings.Builder
+	var size int64
 	n := 0
+	fits := func(extra int) bool {
+		return n == 0 || (len(prefix)+arg.Len()+extra <= maxDefinition && size+tree.Files[lines[n]].Size <= maxKeepBytes)
+	}
 	if plain(lines[0]) {
-		for n < len(lines) && plain(lines[n]) {
-			if n > 0 && len(prefix)+arg.Len()+1+len(line(lines[n]))+len("''''''") > maxDefinition {
-				break
-			}
+		for n < len(lines) && plain(lines[n]) && fits(1+len(keepLine(tree, lines[n]))+len("")) {
 			if n > 0 {
 				arg.WriteByte('\n')
 			}
-			arg.WriteString(line(lines[n]))
+			arg.WriteString(keepLine(tree, lines[n]))
+			size += tree.Files[lines[n]].Size
 			n++
 		}
-		return n, prefix + "'''" + arg.String() + "''')"
+		return n, prefix + "'''" + arg.String() + "''')", size
 	}
-	for n < len(lines) && !plain(lines[n]) {
-		entry := pyStr(line(lines[n]))
-		if n > 0 && len(prefix)+arg.Len()+len(entry)+3 > maxDefinition {
-			break
-		}
-		arg.WriteString(entry)
+	for n < len(lines) && !plain(lines[n]) && fits(len(pyStr(keepLine(tree, lines[n])))+3) {
+		arg.WriteString(pyStr(keepLine(tree, lines[n])))
 		arg.WriteByte(',')
+		size += tree.Files[lines[n]].Size
 		n++
 	}
-	return n, prefix + "[" + arg.String() + "])"
+	return n, prefix + "[" + arg.String() + "])", size
 }
 
-// keepBatch runs one _kp command for batch and returns the files the board
-// did not copy. When the digest over the copies differs from the release's,
-// it returns the whole batch, which is then sent and overwrites the copies.
-func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, cmd string) ([]int, error) {
-	out, err := b.exec(ctx, cmd)
-	if err != nil {
-		return nil, fmt.Errorf("copying unchanged files from %s to /next: %w", b.appDir(), err)
+// keepBatch runs one _kp command for batch, whose files hold size bytes,
+// and returns the files the board did not copy. A reply that does not parse
+// was spoiled on the way back, so the command runs again: copying twice
+// leaves the same files. When the digest over the copies differs from the
+// release's, it returns the whole batch, which is then sent and overwrites
+// the copies.
+func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, cmd string, size int64) ([]int, error) {
+	timeout := b.conn.Timeout() + time.Duration(size)*time.Second/keepRate
+	var err error
+	for attempt := 1; attempt <= commandAttempts; attempt++ {
+		var out string
+		if out, err = b.execWithin(ctx, cmd, timeout); err != nil {
+			return nil, fmt.Errorf("copying unchanged files from %s to /next: %w", b.appDir(), err)
+		}
+		var missing []int
+		if missing, err = b.keepReply(tree, batch, out); err == nil {
+			return missing, nil
+		}
+		if noisy := b.spoiledOnce(err); noisy != nil {
+			return nil, noisy
+		}
 	}
+	return nil, fmt.Errorf("copying unchanged files: %w", err)
+}
+
+// keepReply parses _kp's reply for batch and returns the files not copied.
+func (b *Board) keepReply(tree *release.Tree, batch []int, out string) ([]int, error) {
 	fields := strings.Fields(out)
 	if len(fields) == 0 || !strings.HasPrefix(fields[len(fields)-1], "=") {
-		return nil, fmt.Errorf("copying unchanged files: %w", &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)})
+		return nil, &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)}
 	}
 	unfilled := map[int]bool{}
 	for _, field := range fields[:len(fields)-1] {
 		k, err := strconv.Atoi(field)
 		if err != nil || k < 0 || k >= len(batch) {
-			return nil, fmt.Errorf("copying unchanged files: %w", &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)})
+			return nil, &repl.ProtocolError{Step: "from the on-board copy", Got: []byte(out)}
 		}
 		unfilled[k] = true
 	}
@@ -251,7 +288,7 @@ func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, 
 		sum.Write(tree.Files[i].SHA256[:])
 	}
 	if got, want := strings.TrimPrefix(fields[len(fields)-1], "="), hex.EncodeToString(sum.Sum(nil)[:8]); got != want {
-		b.logf("stage: the copies on the board do not match the release (digest %s, want %s); sending those %d files", got, want, len(batch))
+		b.logf("stage: the copies on the board do not match the release (digest %s, expected %s); sending those %d files", got, want, len(batch))
 		return batch, nil
 	}
 	for _, i := range missing {

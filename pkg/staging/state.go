@@ -2,6 +2,8 @@ package staging
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -81,7 +83,11 @@ func (b *Board) inspectOnce(ctx context.Context) (State, error) {
 		Total    int64   `json:"total"`
 		RAM      int64   `json:"ram"`
 	}
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &raw); err != nil {
+	body, err := checkedReply(out)
+	if err != nil {
+		return State{}, fmt.Errorf("reading the board's state: %w", err)
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		// Output spoiled on the way back is a protocol error, so it is retried.
 		return State{}, fmt.Errorf("reading the board's state: %w", &repl.ProtocolError{Step: "as the state", Got: []byte(out)})
 	}
@@ -109,4 +115,21 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// checkedReply returns the lines of out before the last, which must be 8
+// hex digits of their SHA-256. A reply changed on the line fails the check
+// with a ProtocolError, so the command is retried.
+func checkedReply(out string) (string, error) {
+	out = strings.TrimSpace(out)
+	i := strings.LastIndexByte(out, '\n')
+	if i < 0 {
+		return "", &repl.ProtocolError{Step: "in a checked reply", Got: []byte(out)}
+	}
+	body, digest := out[:i], out[i+1:]
+	sum := sha256.Sum256([]byte(body))
+	if digest != hex.EncodeToString(sum[:4]) {
+		return "", &repl.ProtocolError{Step: "in a checked reply", Got: []byte(out)}
+	}
+	return body, nil
 }

@@ -19,8 +19,8 @@ import (
 
 const (
 	// blockSize is the payload of one binary block: two blocks with their
-	// 2-byte headers fill the receive window.
-	blockSize = 126
+	// 2-byte headers fit in the receive window.
+	blockSize = 125
 	// fileAttempts bounds the tries for one file before staging fails.
 	fileAttempts = 5
 )
@@ -95,7 +95,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 	}
 	defer r.Close()
 
-	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", target)); err != nil {
+	if _, err := b.execOnce(ctx, fmt.Sprintf("_op(%s)", target), b.conn.Timeout()); err != nil {
 		return fmt.Errorf("opening /next/%s on the board: %w", f.Path, err)
 	}
 	next, nextSize, err := nextWrite(r, chunk)
@@ -121,7 +121,7 @@ func (b *Board) sendBase64(ctx context.Context, f release.File, progress Progres
 		progress.Done += n
 		b.report(progress)
 	}
-	out, err := b.execOnce(ctx, closing)
+	out, err := b.execOnce(ctx, closing, b.conn.Timeout())
 	if err != nil {
 		return fmt.Errorf("closing /next/%s: %w", f.Path, err)
 	}
@@ -232,9 +232,10 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 const maxReceivedPath = window - 2
 
 // window is how many bytes the host sends before the board replies to them.
-// It is the size of the ESP8266's UART receive buffer (stdin_ringbuf in
-// ports/esp8266/esp_mphal.c), so the board drops no bytes while it is busy.
-const window = 256
+// It is what the ESP8266's UART receive buffer holds: stdin_ringbuf in
+// ports/esp8266/esp_mphal.c has 256 bytes, and ringbuf_put in py/ringbuf.h
+// keeps one empty. So the board drops no bytes while it is busy.
+const window = 255
 
 // receive runs the _rxm receiver on the board and streams files to it. It
 // returns how many files, counted from the first, were written and verified.

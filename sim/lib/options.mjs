@@ -25,7 +25,8 @@ const FLAGS = [
     default: 256,
     min: 1,
     help:
-      'UART RX ring buffer in bytes; bytes that find it full while the board is busy are ' +
+      'UART RX ring buffer in bytes, which holds one byte less (ringbuf_put in py/ringbuf.h ' +
+      'keeps one slot empty); bytes that find it full while the board is busy are ' +
       'dropped. While the board waits for input the ring keeps up to 65536 bytes (or N, if ' +
       'larger), because a real board then reads faster than 115200 baud delivers (default ' +
       '256: while UART0 is the REPL, uart0_rx_intr_handler in ports/esp8266/uart.c puts ' +

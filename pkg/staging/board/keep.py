@@ -2,8 +2,9 @@
 # keeps. Each line of m (a string, or a list of lines) is the first 8 hex
 # digits of a release file's SHA-256 followed by its path.
 # A line is filled from the file of s at the same path when its digest
-# matches. Otherwise _kp looks at the files that other lines replaced and
-# then at the files at paths that m does not name, so moved files are found.
+# matches. Otherwise _kp looks at the files of s at the other lines' paths
+# and then at the files at paths that m does not name, so moved, swapped and
+# repeated files are found.
 # Each copy is hashed again and removed when its digest does not match.
 # _kp prints the index of each line it could not fill, then "=" and 16 hex
 # digits of the SHA-256 over the copies' whole digests in line order, with
@@ -38,8 +39,9 @@ def _kp(s, d, m):
         except OSError:
             u.append(i)
             continue
-        if x != e[:8] or not _k1(a, d + '/' + e[8:], e, g, i):
+        if x not in o:
             o[x] = a
+        if x != e[:8] or not _k1(a, d + '/' + e[8:], e, g, i):
             u.append(i)
     if u:
         for i in u[:]:

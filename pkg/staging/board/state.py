@@ -1,4 +1,5 @@
-# _state prints the board's state as JSON for Board.Inspect.
+# _state prints the board's state as JSON for Board.Inspect, then 8 hex
+# digits of the JSON's SHA-256, so a reply changed on the line is detected.
 # sys.implementation exists from MicroPython v1.10 on; os.statvfs returns
 # (f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...). "bin" reports
 # what the binary receiver needs: sys.stdin.buffer.readinto and
@@ -7,8 +8,10 @@ def _state(d):
     import sys, json, micropython
     s = os.statvfs('/')
     gc.collect()
-    print(json.dumps({'fw': '.'.join([str(x) for x in sys.implementation.version[:3]]), 'plat': sys.platform,
+    j = json.dumps({'fw': '.'.join([str(x) for x in sys.implementation.version[:3]]), 'plat': sys.platform,
         'app': _st(d) != 0, 'cur': _rv(d + '/.version'), 'next': _st('/next') != 0, 'nv': _rv('/next/.version'),
         'np': _rv('/next/.version_on_reboot'), 'prev': _st('/prev') != 0, 'pv': _rv('/prev/.version'),
         'bin': hasattr(sys.stdin, 'buffer') and hasattr(sys.stdin.buffer, 'readinto') and hasattr(micropython, 'kbd_intr'),
-        'bs': s[0], 'free': s[0] * s[4], 'total': s[0] * s[2], 'ram': gc.mem_free()}))
+        'bs': s[0], 'free': s[0] * s[4], 'total': s[0] * s[2], 'ram': gc.mem_free()})
+    print(j)
+    print(_b.hexlify(_h.sha256(j.encode()).digest()[:4]).decode())
