@@ -94,6 +94,9 @@ func TestUpdateErrorsNameTheFix(t *testing.T) {
 		{name: "reserved main dir", args: []string{"status", "--port", missing, "--main-dir", "next"}, wantCode: exitError, wantErr: "invalid --main-dir"},
 		{name: "bad transfer", args: []string{"status", "--port", missing, "--transfer", "fast"}, wantCode: exitError, wantErr: "invalid --transfer"},
 		{name: "bad repo", args: []string{"update", "--port", missing, "--repo", "nodash"}, wantCode: exitError, wantErr: "owner/name"},
+		{name: "range with source", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "^1.2"}, wantCode: exitError, wantErr: "invalid --version \"^1.2\" with --source"},
+		{name: "wildcard with source", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "1.x"}, wantCode: exitError, wantErr: "name the version of the local release"},
+		{name: "missing source", args: []string{"update", "--port", missing, "--source", filepath.Join(t.TempDir(), "nope")}, wantCode: exitError, wantErr: "pass a folder or a .tar.gz that exists"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

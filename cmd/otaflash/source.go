@@ -68,9 +68,12 @@ func (f *releaseFlags) load(ctx context.Context, mainDir string, stderr io.Write
 }
 
 func (f *releaseFlags) loadSource(mainDir string, stderr io.Writer) (*resolved, error) {
+	if isConstraint(f.version) {
+		return nil, fmt.Errorf("invalid --version %q with --source: name the version of the local release, such as 1.2.0 (ranges select among releases with --repo)", f.version)
+	}
 	info, err := os.Stat(f.source)
 	if err != nil {
-		return nil, fmt.Errorf("reading --source: %w", err)
+		return nil, fmt.Errorf("reading --source: %w (pass a folder or a .tar.gz that exists)", err)
 	}
 	var tree *release.Tree
 	if info.IsDir() {
@@ -101,6 +104,20 @@ func (f *releaseFlags) loadSource(mainDir string, stderr io.Writer) (*resolved, 
 		fmt.Fprintf(stderr, "note: --version %s overrides %s in the release's .version\n", version, tree.Version)
 	}
 	return &resolved{tree: tree, version: version, origin: "local release " + f.source}, nil
+}
+
+// isConstraint reports whether v is a semver range rather than one version:
+// it has an operator, a comma, or a wildcard part such as 1.x.
+func isConstraint(v string) bool {
+	if strings.ContainsAny(v, "^~<>=*|, ") {
+		return true
+	}
+	for _, part := range strings.Split(strings.TrimPrefix(v, "v"), ".") {
+		if part == "x" || part == "X" {
+			return true
+		}
+	}
+	return false
 }
 
 // maxVersionLen is the longest version otaflash writes to .version; the
