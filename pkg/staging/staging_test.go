@@ -331,6 +331,10 @@ func TestRevertDebugRestagesVersion(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, "1.27")
 	ctx := testContext(t)
+	old := map[string][]byte{"main.py": []byte("v = 0\n")}
+	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, old), Version: "0.9.0"}); err != nil {
+		t.Fatalf("Update to 0.9.0: %v", err)
+	}
 	files := map[string][]byte{"main.py": []byte("v = 1\n")}
 	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, files), Version: "1.0.0"}); err != nil {
 		t.Fatalf("Update: %v", err)
@@ -358,6 +362,13 @@ func TestRevertDebugRestagesVersion(t *testing.T) {
 		t.Errorf("Update after RevertDebug reported up to date")
 	}
 	checkInstalled(t, r.flash, files, "1.0.0")
+	// The version to revert to is still the one before.
+	if rep.After.Previous != "0.9.0" {
+		t.Errorf("After.Previous = %q, want 0.9.0 kept in /prev", rep.After.Previous)
+	}
+	if prev := readFlash(t, r.flash, "prev"); string(prev["main.py"]) != "v = 0\n" {
+		t.Errorf("/prev/main.py = %q, want version 0.9.0's", prev["main.py"])
+	}
 }
 
 func TestUpdateResumesAfterPowerCut(t *testing.T) {

@@ -21,9 +21,14 @@ def run(d):
     # A folder that is the working directory cannot be renamed everywhere.
     os.chdir('/')
     if _st('/next/.version'):
-        if _st(d):
+        # An app folder without .version cannot be reverted to, because
+        # revert-debug moved its .version or a removal stopped part way.
+        # It is removed, and /prev keeps its version.
+        if _st(d + '/.version'):
             _rm('/prev')
             os.rename(d, '/prev')
+        elif _st(d):
+            _rm(d)
         os.rename('/next', d)
     elif not _st(d) and _st('/prev/.version'):
         os.rename('/prev', d)
