@@ -24,7 +24,7 @@ const exitCodesHelp = `Exit codes:
   0  success (also: the board already runs the requested version)
   1  any other error
   2  cancelled (Ctrl-C)
-  3  serial port not found or busy
+  3  serial port not found, busy, or closed during the run
   4  the board does not answer on the port
   5  release, version or repository not found, or GitHub rate limit
   6  not enough free flash on the board`
@@ -38,7 +38,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, context.Canceled):
 		return exitCancelled
-	case errors.Is(err, repl.ErrPortNotFound), errors.Is(err, repl.ErrPortBusy):
+	case errors.Is(err, repl.ErrPortNotFound), errors.Is(err, repl.ErrPortBusy), errors.Is(err, repl.ErrClosed):
 		return exitPort
 	case errors.Is(err, repl.ErrNoResponse):
 		return exitNoAnswer

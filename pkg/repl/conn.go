@@ -127,7 +127,8 @@ func (c *Conn) traceBytes(dir string, p []byte) {
 func (c *Conn) write(p []byte) error {
 	c.traceBytes(">", p)
 	if _, err := c.port.Write(p); err != nil {
-		return fmt.Errorf("writing to the board: %w", err)
+		// A serial port that fails a write is gone: unplugged or reset.
+		return fmt.Errorf("writing to the board: %w (%v)", ErrClosed, err)
 	}
 	return nil
 }

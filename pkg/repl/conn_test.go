@@ -240,3 +240,26 @@ func TestOpenSerialRejectsNonSerialFile(t *testing.T) {
 		t.Fatalf("OpenSerial(/dev/null) error = %v, want a not-a-serial-port error", err)
 	}
 }
+
+// TestExecReportsClosedPort stops the simulated board, which closes its
+// pseudo-terminal as an unplugged USB serial device does, and checks that
+// the next command fails with ErrClosed instead of waiting out its timeout.
+func TestExecReportsClosedPort(t *testing.T) {
+	t.Parallel()
+	conn, board := startBoard(t, "1.27", nil)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "print(1)"); err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if err := board.Close(); err != nil {
+		t.Fatalf("stopping the board: %v", err)
+	}
+	start := time.Now()
+	_, err := conn.Exec(ctx, "print(2)")
+	if !errors.Is(err, repl.ErrClosed) {
+		t.Fatalf("Exec on a closed port: %v, want ErrClosed", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("Exec on a closed port took %v", waited)
+	}
+}

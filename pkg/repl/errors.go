@@ -15,8 +15,9 @@ var ErrNoResponse = errors.New("board does not answer: no REPL prompt after Ctrl
 // ErrTimeout means a read from the board passed its deadline.
 var ErrTimeout = errors.New("timed out waiting for the board")
 
-// ErrClosed means the connection was closed.
-var ErrClosed = errors.New("connection closed")
+// ErrClosed means the port closed while the session used it: the board was
+// unplugged, or the USB serial device went away.
+var ErrClosed = errors.New("the serial port closed (was the board unplugged?): connect it and run the command again")
 
 // RemoteError is an exception raised on the board by a command.
 type RemoteError struct {

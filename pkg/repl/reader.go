@@ -3,6 +3,7 @@ package repl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -93,7 +94,7 @@ func (r *streamReader) take(ctx context.Context, timeout time.Duration, match fu
 			if err == io.EOF {
 				return nil, ErrClosed
 			}
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", ErrClosed, err)
 		}
 		select {
 		case <-r.signal:

@@ -60,13 +60,13 @@ func (b *Board) putFile(ctx context.Context, f release.File, progress Progress) 
 }
 
 // fatal reports whether an error would recur on a retry: a cancelled
-// context, a board that stopped responding, or a full flash.
+// context, a board that stopped responding, a closed port, or a full flash.
 func fatal(err error) bool {
 	var remote *repl.RemoteError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true
-	case errors.Is(err, repl.ErrNoResponse), errors.Is(err, ErrNoisyLine):
+	case errors.Is(err, repl.ErrNoResponse), errors.Is(err, ErrNoisyLine), errors.Is(err, repl.ErrClosed):
 		return true
 	case errors.As(err, &remote):
 		exc := remote.Exception()
