@@ -72,7 +72,7 @@ func runUpdate(cmd *cobra.Command, opts *updateOptions, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "board: MicroPython %s on %s, %s installed\n", before.Firmware, before.Platform, versionOrNone(before.Installed))
+	fmt.Fprintf(stdout, "board: MicroPython %s on %s, %s\n", before.Firmware, before.Platform, installedText(before))
 
 	start := time.Now()
 	rep, err := sess.board.Update(ctx, staging.UpdateRequest{
@@ -118,9 +118,14 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func versionOrNone(v string) string {
-	if v == "" {
-		return "no version"
+// installedText describes the installed app for the "board:" line, in the
+// words status uses.
+func installedText(st staging.State) string {
+	switch {
+	case !st.AppPresent:
+		return "no app installed"
+	case st.Installed == "":
+		return "an app of unknown version installed (" + st.MainDir + "/.version is missing)"
 	}
-	return "version " + v
+	return "version " + st.Installed + " installed"
 }
