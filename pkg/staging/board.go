@@ -224,7 +224,9 @@ _K='` + helperCache + `'
 def _X(c):return _B.hexlify(_U.sha256(c).digest()[:4])
 def _w(c,h,m):
  try:
-  f=open(_K,m);f.write(b'#'+h+b' '+str(len(c)).encode()+b'\n'+c);f.close()
+  f=open(_K,m)
+  try:f.write(b'#'+h+b' '+str(len(c)).encode()+b'\n'+c)
+  finally:f.close()
  except OSError:
   pass
 def _x(s,h,k=0):

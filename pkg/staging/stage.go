@@ -71,7 +71,7 @@ func (b *Board) stage(ctx context.Context, st State, tree *release.Tree, version
 		b.logf("stage: resuming version %s in /next (%d entries there)", version, len(existing))
 	} else {
 		b.logf("stage: new /next for version %s", version)
-		code := fmt.Sprintf("_rm('/next')\nos.mkdir('/next')\nf=open('/next/.version_on_reboot','w')\nf.write(%s)\nf.close()", pyStr(version))
+		code := fmt.Sprintf("_rm('/next')\nos.mkdir('/next')\nf=open('/next/.version_on_reboot','w')\ntry:f.write(%s)\nfinally:f.close()", pyStr(version))
 		// Run again after a lost response, this removes and writes /next anew.
 		if _, err := b.exec(ctx, code); err != nil {
 			return rep, fmt.Errorf("creating /next: %w", err)

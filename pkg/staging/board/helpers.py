@@ -1,6 +1,21 @@
 # Helpers that staging calls on the board. They use _st and _rm from
 # otaflash_recover.py, and 256-byte buffers, so large files fit a small heap.
+# Every file is closed however a helper ends: a file left open is closed
+# later by the garbage collector, which can write stale content.
 import gc, ubinascii as _b, uhashlib as _h
+# _f is the file that base64 writes go to. _oc closes it when a failed run
+# left it open: left to the garbage collector or a soft reset, its close
+# would write stale content over a file written again and verified since.
+_f = globals().get('_f')
+def _oc():
+    global _f
+    f = _f
+    _f = None
+    if f:
+        try:
+            f.close()
+        except Exception:
+            pass
 def _mk(p):
     if not _st(p):
         os.mkdir(p)
@@ -9,12 +24,14 @@ def _hd(p):
     b = bytearray(256)
     v = memoryview(b)
     f = open(p, 'rb')
-    while 1:
-        n = f.readinto(b)
-        if not n:
-            break
-        h.update(v[:n])
-    f.close()
+    try:
+        while 1:
+            n = f.readinto(b)
+            if not n:
+                break
+            h.update(v[:n])
+    finally:
+        f.close()
     return h.digest()
 def _hs(p):
     return _b.hexlify(_hd(p)).decode()
@@ -22,14 +39,18 @@ def _cp(a, z):
     b = bytearray(256)
     v = memoryview(b)
     r = open(a, 'rb')
-    w = open(z, 'wb')
-    while 1:
-        n = r.readinto(b)
-        if not n:
-            break
-        w.write(v[:n])
-    r.close()
-    w.close()
+    try:
+        w = open(z, 'wb')
+        try:
+            while 1:
+                n = r.readinto(b)
+                if not n:
+                    break
+                w.write(v[:n])
+        finally:
+            w.close()
+    finally:
+        r.close()
 def _rv(p):
     try:
         f = open(p)
