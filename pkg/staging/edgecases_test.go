@@ -270,3 +270,57 @@ func TestKeepCopyLongNames(t *testing.T) {
 		})
 	}
 }
+
+// pathSpoilingPort flips one bit in the first host write that carries
+// needle, as line noise would, in the first byte of needle.
+type pathSpoilingPort struct {
+	io.ReadWriteCloser
+	needle []byte
+
+	mu    sync.Mutex
+	fired bool
+}
+
+func (p *pathSpoilingPort) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	if !p.fired {
+		if i := bytes.Index(b, p.needle); i >= 0 {
+			b = bytes.Clone(b)
+			b[i] ^= 1
+			p.fired = true
+		}
+	}
+	p.mu.Unlock()
+	return p.ReadWriteCloser.Write(b)
+}
+
+// TestBinaryPathSpoiled flips one bit in a path that the binary receiver
+// reads, which would have it write the file under another name. The board
+// must write no file under the spoiled name, and the update must still
+// install exactly the release.
+func TestBinaryPathSpoiled(t *testing.T) {
+	t.Parallel()
+	flash := t.TempDir()
+	board := simtest.Start(t, func(o *simboard.Options) { o.FlashDir = flash })
+	// The path travels after its 2-byte length, which only the binary
+	// receiver sends; commands name it in quotes.
+	needle := append([]byte{byte(len("lib/b.py")), 0}, "lib/b.py"...)
+	spoiler := &pathSpoilingPort{needle: needle}
+	stg, _ := openSession(t, board, 5*time.Second, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
+		spoiler.ReadWriteCloser = rw
+		return spoiler
+	})
+	files := map[string][]byte{
+		"main.py":  []byte("import b\n"),
+		"lib/a.py": bytes.Repeat([]byte("a = 1\n"), 100),
+		"lib/b.py": bytes.Repeat([]byte("b = 2\n"), 100),
+		"lib/c.py": bytes.Repeat([]byte("c = 3\n"), 100),
+	}
+	if _, err := stg.Update(testContext(t), staging.UpdateRequest{Tree: writeTree(t, files), Version: "1.0.0"}); err != nil {
+		t.Fatalf("Update with a spoiled path: %v", err)
+	}
+	if !spoiler.fired {
+		t.Fatalf("no path was spoiled: the binary receiver no longer sends lib/b.py after its length")
+	}
+	checkInstalled(t, flash, files, "1.0.0")
+}

@@ -228,8 +228,9 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 }
 
 // maxReceivedPath is the longest path in bytes that the binary receiver
-// accepts, so the 2-byte header and the path fit in the window.
-const maxReceivedPath = window - 2
+// accepts, so the path with its 2-byte length and 2-byte digest fits in the
+// window.
+const maxReceivedPath = window - 4
 
 // window is how many bytes the host sends before the board replies to them.
 // It is what the ESP8266's UART receive buffer holds: stdin_ringbuf in
@@ -318,7 +319,9 @@ func (w *windowed) file(f release.File, progress *Progress, report func(Progress
 	}
 	defer r.Close()
 	name := []byte(f.Path)
-	if err := w.send(append(binary.LittleEndian.AppendUint16(nil, uint16(len(name))), name...), nil); err != nil {
+	sum := sha256.Sum256(name)
+	header := append(binary.LittleEndian.AppendUint16(nil, uint16(len(name))), name...)
+	if err := w.send(append(header, sum[:2]...), nil); err != nil {
 		return err
 	}
 	buf := make([]byte, 2+blockSize)

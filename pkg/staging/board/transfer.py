@@ -1,7 +1,9 @@
 # _rxm(d) receives files into folder d from sys.stdin.buffer. Each file
-# arrives as a 2-byte little-endian length and the path, then blocks of up
-# to 256 bytes, each after its 2-byte length, then a zero length. A zero
-# path length ends the transfer.
+# arrives as a 2-byte little-endian length, the path and the first 2 bytes
+# of the path's SHA-256, then blocks of up to 256 bytes, each after its
+# 2-byte length, then a zero length. A zero path length ends the transfer.
+# A path that fails its check was spoiled on the line: the file's blocks are
+# read but not written, and the reply has dashes in place of the digest.
 # The board prints 4 hex digits of each block's SHA-256 and, after each
 # file, "." and the file's whole SHA-256. The host paces its sends by these
 # replies to stay within the 256-byte UART buffer.
@@ -21,20 +23,27 @@ def _rxm(d):
             if not n or n > 256:
                 break
             r.readinto(v[:n])
-            p = d + '/' + bytes(v[:n]).decode()
-            f = open(p, 'wb')
+            p = bytes(v[:n])
+            r.readinto(v[:2])
+            if _h.sha256(p).digest()[:2] == bytes(v[:2]):
+                p = d + '/' + p.decode()
+                f = open(p, 'wb')
             while 1:
                 r.readinto(v[:2])
                 n = b[0] | b[1] << 8
                 if not n or n > 256:
                     break
                 r.readinto(v[:n])
-                f.write(v[:n])
+                if f:
+                    f.write(v[:n])
                 print(_b.hexlify(_h.sha256(v[:n]).digest()[:2]).decode(), end='')
-            f.close()
-            f = None
-            gc.collect()
-            print('.' + _hs(p), end='')
+            if f:
+                f.close()
+                f = None
+                gc.collect()
+                print('.' + _hs(p), end='')
+            else:
+                print('.' + '-' * 64, end='')
             if n:
                 break
     finally:
