@@ -2,6 +2,7 @@ package staging_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -323,4 +324,30 @@ func TestBinaryPathSpoiled(t *testing.T) {
 		t.Fatalf("no path was spoiled: the binary receiver no longer sends lib/b.py after its length")
 	}
 	checkInstalled(t, flash, files, "1.0.0")
+}
+
+// TestUnclosedWriteIsClosedFirst leaves a staged file written but not
+// closed, as a run that failed before _cl does. Flash file systems such as
+// littlefs commit a file only when it is closed, so the next run must close
+// it before it reads the board's state and keeps the file.
+func TestUnclosedWriteIsClosedFirst(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "1.27")
+	ctx := testContext(t)
+	r.stg = staging.New(r.conn, staging.Options{Transfer: staging.TransferBase64})
+	v1 := map[string][]byte{"main.py": []byte("v = 1\n")}
+	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v1), Version: "1.0.0"}); err != nil {
+		t.Fatalf("Update to 1.0.0: %v", err)
+	}
+	v2 := map[string][]byte{"main.py": []byte("v = 2\n"), "a.py": []byte("a = 2\n")}
+	code := "_mk('/next')\nf=open('/next/.version_on_reboot','w')\nf.write('2.0.0')\nf.close()\n" +
+		"_op('/next/a.py')\n_wr('" + base64.StdEncoding.EncodeToString(v2["a.py"]) + "')"
+	if _, err := r.conn.Exec(ctx, code); err != nil {
+		t.Fatalf("leaving a.py open: %v", err)
+	}
+	r.connect()
+	if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v2), Version: "2.0.0"}); err != nil {
+		t.Fatalf("Update to 2.0.0: %v", err)
+	}
+	checkInstalled(t, r.flash, v2, "2.0.0")
 }

@@ -1,11 +1,10 @@
 # Helpers that staging calls on the board. They use _st and _rm from
 # otaflash_recover.py, and 256-byte buffers, so large files fit a small heap.
-# Every file is closed however a helper ends: a file left open is closed
-# later by the garbage collector, which can write stale content.
+# Every file is closed however a helper ends, so no write stays uncommitted.
 import gc, ubinascii as _b, uhashlib as _h
 # _f is the file that base64 writes go to. _oc closes it when a failed run
-# left it open: left to the garbage collector or a soft reset, its close
-# would write stale content over a file written again and verified since.
+# left it open, before the next run reads the board: littlefs commits a
+# file's writes only when the file is closed.
 _f = globals().get('_f')
 def _oc():
     global _f
