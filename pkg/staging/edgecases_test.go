@@ -351,3 +351,50 @@ func TestUnclosedWriteIsClosedFirst(t *testing.T) {
 	}
 	checkInstalled(t, r.flash, v2, "2.0.0")
 }
+
+// replySpoilingPort flips the lowest bit of the first byte of the first
+// reply chunk that contains needle.
+type replySpoilingPort struct {
+	io.ReadWriteCloser
+	needle []byte
+
+	mu    sync.Mutex
+	fired bool
+}
+
+func (p *replySpoilingPort) Read(b []byte) (int, error) {
+	n, err := p.ReadWriteCloser.Read(b)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.fired {
+		if i := bytes.Index(b[:n], p.needle); i >= 0 {
+			b[i] ^= 1
+			p.fired = true
+		}
+	}
+	return n, err
+}
+
+// TestSpoiledStateIsReadAgain flips one bit in the board's state reply,
+// which still parses as JSON, and checks that Inspect reads it again
+// instead of returning the changed value.
+func TestSpoiledStateIsReadAgain(t *testing.T) {
+	t.Parallel()
+	board := simtest.Start(t, func(o *simboard.Options) { o.FlashDir = t.TempDir() })
+	// "1.27.0" in the reply becomes "0.27.0".
+	spoiler := &replySpoilingPort{needle: []byte(`"1.27.0"`)[1:]}
+	stg, _ := openSession(t, board, 5*time.Second, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
+		spoiler.ReadWriteCloser = rw
+		return spoiler
+	})
+	st, err := stg.Inspect(testContext(t))
+	if err != nil {
+		t.Fatalf("Inspect: %v", err)
+	}
+	if !spoiler.fired {
+		t.Fatalf("the state reply was not spoiled")
+	}
+	if st.Firmware != "1.27.0" {
+		t.Errorf("Firmware = %q, want 1.27.0 read again after the spoiled reply", st.Firmware)
+	}
+}
