@@ -352,13 +352,14 @@ func TestUnclosedWriteIsClosedFirst(t *testing.T) {
 	checkInstalled(t, r.flash, v2, "2.0.0")
 }
 
-// replySpoilingPort flips the lowest bit of the first byte of the first
-// reply chunk that contains needle.
+// replySpoilingPort flips the lowest bit of the last byte of needle, the
+// first time it arrives from the board, even split across reads.
 type replySpoilingPort struct {
 	io.ReadWriteCloser
 	needle []byte
 
 	mu    sync.Mutex
+	tail  []byte
 	fired bool
 }
 
@@ -366,12 +367,16 @@ func (p *replySpoilingPort) Read(b []byte) (int, error) {
 	n, err := p.ReadWriteCloser.Read(b)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.fired {
-		if i := bytes.Index(b[:n], p.needle); i >= 0 {
-			b[i] ^= 1
-			p.fired = true
-		}
+	if p.fired || n == 0 {
+		return n, err
 	}
+	seen := append(p.tail, b[:n]...)
+	if i := bytes.Index(seen, p.needle); i >= 0 {
+		// The match completes in this read, so its last byte is here.
+		b[i+len(p.needle)-1-len(p.tail)] ^= 1
+		p.fired = true
+	}
+	p.tail = append([]byte(nil), seen[max(0, len(seen)-len(p.needle)+1):]...)
 	return n, err
 }
 
@@ -381,8 +386,9 @@ func (p *replySpoilingPort) Read(b []byte) (int, error) {
 func TestSpoiledStateIsReadAgain(t *testing.T) {
 	t.Parallel()
 	board := simtest.Start(t, func(o *simboard.Options) { o.FlashDir = t.TempDir() })
-	// "1.27.0" in the reply becomes "0.27.0".
-	spoiler := &replySpoilingPort{needle: []byte(`"1.27.0"`)[1:]}
+	// The JSON's "1.27.0" becomes "1.27.1"; the quote keeps the banner's
+	// "v1.27.0" out of the match.
+	spoiler := &replySpoilingPort{needle: []byte(`"1.27.0`)}
 	stg, _ := openSession(t, board, 5*time.Second, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
 		spoiler.ReadWriteCloser = rw
 		return spoiler
