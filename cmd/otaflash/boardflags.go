@@ -35,9 +35,13 @@ func (f *boardFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "longest wait for one answer from the board")
 	fl.StringVar(&f.mainDir, "main-dir", "project", "app folder: in the release, and on the board as /<main-dir>")
 	fl.BoolVar(&f.noPaste, "no-raw-paste", false, "send commands in the paced raw REPL even where the firmware offers raw-paste")
-	fl.StringVar(&f.transfer, "transfer", staging.TransferAuto, "how file data travels: auto (binary where the board allows, else base64), binary, or base64")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "trace raw REPL traffic and each step on stderr")
 	_ = cmd.RegisterFlagCompletionFunc("port", completePorts)
+}
+
+// registerTransfer adds --transfer, for the commands that send files.
+func (f *boardFlags) registerTransfer(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.transfer, "transfer", staging.TransferAuto, "how file data travels: auto (binary where the board allows, else base64), binary, or base64")
 }
 
 func completePorts(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -62,7 +66,7 @@ func (f *boardFlags) validate() error {
 		return fmt.Errorf("invalid --timeout %s: must be positive, such as 10s", f.timeout)
 	}
 	switch f.transfer {
-	case staging.TransferAuto, staging.TransferBinary, staging.TransferBase64:
+	case "", staging.TransferAuto, staging.TransferBinary, staging.TransferBase64:
 	default:
 		return fmt.Errorf("invalid --transfer %q: use auto, binary or base64", f.transfer)
 	}

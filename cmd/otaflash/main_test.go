@@ -92,7 +92,7 @@ func TestUpdateErrorsNameTheFix(t *testing.T) {
 		{name: "parent main dir", args: []string{"status", "--port", missing, "--main-dir", ".."}, wantCode: exitError, wantErr: "invalid --main-dir"},
 		{name: "version with newline", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "1.0\n0"}, wantCode: exitError, wantErr: "invalid version"},
 		{name: "reserved main dir", args: []string{"status", "--port", missing, "--main-dir", "next"}, wantCode: exitError, wantErr: "invalid --main-dir"},
-		{name: "bad transfer", args: []string{"status", "--port", missing, "--transfer", "fast"}, wantCode: exitError, wantErr: "invalid --transfer"},
+		{name: "bad transfer", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--transfer", "fast"}, wantCode: exitError, wantErr: "invalid --transfer"},
 		{name: "bad repo", args: []string{"update", "--port", missing, "--repo", "nodash"}, wantCode: exitError, wantErr: "owner/name"},
 		{name: "range with source", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "^1.2"}, wantCode: exitError, wantErr: "invalid --version \"^1.2\" with --source"},
 		{name: "wildcard with source", args: []string{"update", "--port", missing, "--source", sampleApp("v1.0.0"), "--version", "1.x"}, wantCode: exitError, wantErr: "name the version of the local release"},

@@ -62,9 +62,13 @@ func (p *progressPrinter) finish() {
 	}
 }
 
+// kb formats a byte count in B, KB or MB (powers of 1000).
 func kb(n int64) string {
-	if n < 1000 {
+	switch {
+	case n < 1000:
 		return fmt.Sprintf("%d B", n)
+	case n < 1000_000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
 	}
-	return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	return fmt.Sprintf("%.2f MB", float64(n)/1000_000)
 }

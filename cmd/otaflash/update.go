@@ -41,6 +41,7 @@ that the new app runs.`,
 		},
 	}
 	opts.board.register(cmd)
+	opts.board.registerTransfer(cmd)
 	opts.release.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.force, "force", false, "reinstall even if the board already runs this version")
