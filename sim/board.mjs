@@ -187,9 +187,9 @@ class Board {
   // every byte up to its full storage. While the board is busy the
   // --rx-buffer limit applies, also to a backlog that built while it read:
   // those bytes stay, and new ones are dropped until the backlog is smaller.
-  // A ring of --rx-buffer bytes holds one byte less: ringbuf_put in
-  // MicroPython's py/ringbuf.h (v1.13 and later) keeps one slot empty to tell
-  // a full ring from an empty one.
+  // A ring of --rx-buffer bytes stores one byte less, because ringbuf_put in
+  // MicroPython's py/ringbuf.h keeps one slot empty to tell a full ring from
+  // an empty one.
   receiveLimit() {
     if (Atomics.load(this.ctrl, SLOT.BOARD_STATE) === BOARD_READING) {
       return this.ring.length;

@@ -78,7 +78,7 @@ type Board struct {
 	opts Options
 	// helpersAt is the conn entry count at which the helpers were defined.
 	helpersAt int
-	// defined holds the digests of the helper parts defined since then.
+	// defined contains the digests of the helper parts defined since then.
 	defined map[string]bool
 	// canBinary reports whether the last state showed what the binary
 	// receiver needs. stateRead is set once a state was read.
@@ -252,7 +252,7 @@ def _ld(w):
   f.close();os.remove(_K);print('!')
 `
 
-// bootstrapReady is what the bootstrap prints once _x is defined.
+// bootstrapReady is the line the bootstrap prints once _x is defined.
 const bootstrapReady = "otaflash-ok"
 
 // bootstrapDigest is the bootstrap's digest, in the form _x and the cache use.
@@ -332,10 +332,10 @@ func raisedByVerifier(remote *repl.RemoteError) bool {
 }
 
 // lostHelpers reports whether err is a NameError for an otaflash helper,
-// which means the board reset since the helpers were defined: a byte
+// which means the board reset since the helpers were defined. A byte
 // changed on the line can turn Ctrl-E (0x05, raw-paste) into Ctrl-D (0x04),
-// which soft-resets a board in the raw REPL. It then marks the helpers for
-// defining again, so the command can be retried.
+// which soft-resets a board in the raw REPL. lostHelpers then marks the
+// helpers for defining again, so the command can be retried.
 func (b *Board) lostHelpers(err error) bool {
 	var remote *repl.RemoteError
 	if !errors.As(err, &remote) || remote.Type() != "NameError" || !strings.Contains(remote.Exception(), "'_") {
@@ -350,9 +350,9 @@ func (b *Board) lostHelpers(err error) bool {
 type helperGroup int
 
 const (
-	// groupCore is what every update uses: recovery, state, the on-board
-	// copy and the binary receiver. A session defines all of it, so the
-	// cache has it for the next session.
+	// groupCore contains the parts every update uses: recovery, state, the
+	// on-board copy and the binary receiver. A session defines all of them,
+	// so the cache has them for the next session.
 	groupCore helperGroup = iota
 	// groupBase64 writes files from base64 commands.
 	groupBase64
@@ -367,7 +367,7 @@ type helperPart struct {
 	code, digest string
 }
 
-// helperParts holds each group's parts, in the order they are defined.
+// helperParts contains each group's parts, in the order they are defined.
 var helperParts = func() [numGroups][]helperPart {
 	sources := [numGroups][]string{
 		groupCore:    {recoverSource, helpersSource, stateSource, keepSource, transferSource},
@@ -469,17 +469,7 @@ func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
 			return loaded, nil
 		}
 	}
-	for attempt := 1; attempt <= commandAttempts; attempt++ {
-		if out, err = b.conn.Exec(ctx, bootstrapCommand()); err == nil && strings.TrimSpace(string(out)) != bootstrapReady {
-			err = &repl.ProtocolError{Step: "from the otaflash bootstrap", Got: out}
-		}
-		if err == nil || !transient(err) {
-			break
-		}
-		if noisy := b.spoiledOnce(err); noisy != nil {
-			return nil, noisy
-		}
-	}
+	_, err = b.retryUntil(ctx, bootstrapCommand(), func(out string) bool { return out == bootstrapReady })
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +477,8 @@ func (b *Board) bootstrap(ctx context.Context) (map[string]bool, error) {
 	return map[string]bool{}, nil
 }
 
-// retry runs code, again when the line spoiled it, without the helpers.
+// retry runs code without defining the helpers first, and runs it again
+// when the line spoiled it.
 func (b *Board) retry(ctx context.Context, code string) ([]byte, error) {
 	return b.retryUntil(ctx, code, func(string) bool { return true })
 }
@@ -528,9 +519,9 @@ func (b *Board) loadedParts(fields []string, records int) (map[string]bool, bool
 }
 
 // define runs the definition of part and appends it to the helper cache,
-// again when the line spoiled it. Only the first try appends: it may have
-// run before its reply was spoiled, and a repeated record makes the loader
-// discard the cache.
+// and runs it again when the line spoiled it. Only the first try appends,
+// because it may have run before its reply was spoiled, and a repeated
+// record makes the loader discard the cache.
 func (b *Board) define(ctx context.Context, part helperPart) error {
 	code := verifiedCall(part.code, ",1")
 	var err error

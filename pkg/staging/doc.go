@@ -17,10 +17,11 @@
 // one, which fails on FAT and on non-empty littlefs folders. Whatever
 // operation a power cut interrupts, the flash holds a state from which the
 // recovery rules in board/otaflash_recover.py reach the old or the new
-// version: a /next with .version is swapped in (an app folder without
-// .version is removed then, so /prev keeps the last real version), a /next
-// without it is never swapped in, an app folder missing between the two renames is restored from
+// version: a /next with .version is swapped in, a /next without it is never
+// swapped in, an app folder missing between the two renames is restored from
 // the complete /next (or /prev), and a /prev without .version is a partial
-// removal and is removed. The same rules run on the host at the start of every
-// command and, once installed, from boot.py before main.py.
+// removal and is removed. When the app folder has no .version at the swap,
+// it is removed instead of moved to /prev, so /prev keeps the last complete
+// version. The same rules run on the host at the start of every command and,
+// once installed, from boot.py before main.py.
 package staging

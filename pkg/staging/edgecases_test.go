@@ -255,12 +255,12 @@ func TestKeepCopyLongNames(t *testing.T) {
 			r := newRig(t, "1.13")
 			r.stg = staging.New(r.conn, staging.Options{Transfer: mode})
 			ctx := testContext(t)
-			kept, changed := longName(254), "e"+longName(253)
-			v1 := map[string][]byte{kept: []byte("k = 1\n"), changed: []byte("c = 1\n")}
+			unchanged, changed := longName(254), "e"+longName(253)
+			v1 := map[string][]byte{unchanged: []byte("k = 1\n"), changed: []byte("c = 1\n")}
 			if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v1), Version: "1.0.0"}); err != nil {
 				t.Fatalf("Update to 1.0.0: %v", err)
 			}
-			v2 := map[string][]byte{kept: v1[kept], changed: []byte("c = 2\n")}
+			v2 := map[string][]byte{unchanged: v1[unchanged], changed: []byte("c = 2\n")}
 			if _, err := r.stg.Update(ctx, staging.UpdateRequest{Tree: writeTree(t, v2), Version: "2.0.0"}); err != nil {
 				t.Fatalf("Update to 2.0.0: %v", err)
 			}

@@ -193,6 +193,7 @@ const maxKeepBytes = 128 << 10
 // write rate of 60,000 B/s; real ESP8266 figures are to be measured.
 const keepRate = 20_000
 
+// keepPrefix is the start of every _kp command: the source and target folders.
 func keepPrefix(appDir string) string {
 	return fmt.Sprintf("_kp(%s,'%s',", pyStr(appDir), nextDir)
 }
@@ -204,10 +205,10 @@ func keepLine(tree *release.Tree, i int) string {
 }
 
 // keepCommand returns the length of the longest run at the start of lines
-// whose command fits in maxDefinition bytes and whose files add up to
-// maxKeepBytes at most (a larger file goes alone), the _kp command for it
-// and the run's file bytes. Printable ASCII paths without quotes or
-// backslashes go as lines of one triple-quoted string. A run that starts
+// that fits one _kp command, the command and the run's file bytes. The run
+// fits when the command is at most maxDefinition bytes and its files add up
+// to maxKeepBytes at most, though a larger file goes alone. Paths that pyStr
+// leaves plain go as lines of one triple-quoted string. A run that starts
 // with another path goes as a list of escaped strings.
 func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string, int64) {
 	prefix := keepPrefix(appDir)
@@ -238,12 +239,12 @@ func keepCommand(tree *release.Tree, lines []int, appDir string) (int, string, i
 	return n, prefix + "[" + arg.String() + "])", size
 }
 
-// keepBatch runs one _kp command for batch, whose files hold size bytes,
-// and returns the files the board did not copy. A reply that does not parse
-// was spoiled on the way back, so the command runs again: copying twice
-// leaves the same files. When the digest over the copies differs from the
-// release's, it returns the whole batch, which is then sent and overwrites
-// the copies.
+// keepBatch runs one _kp command for batch, whose files add up to size
+// bytes, and returns the files the board did not copy. A reply that does
+// not parse was spoiled on the way back, so the command runs again, because
+// copying twice leaves the same files. When the digest over the copies
+// differs from the release's, it returns the whole batch, which is then sent
+// and overwrites the copies.
 func (b *Board) keepBatch(ctx context.Context, tree *release.Tree, batch []int, cmd string, size int64) ([]int, error) {
 	timeout := b.conn.Timeout() + time.Duration(size)*time.Second/keepRate
 	var err error

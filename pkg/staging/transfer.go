@@ -179,11 +179,9 @@ func checkDigest(f release.File, got string) error {
 }
 
 // sendBinary streams one file to the _rxm receiver on the board, as
-// sendBatch does for several.
+// sendBatch does for several. putFile sends a path longer than
+// maxReceivedPath as base64 instead.
 func (b *Board) sendBinary(ctx context.Context, f release.File, progress Progress) error {
-	if len(f.Path) > maxReceivedPath {
-		return fmt.Errorf("%w: the path %q is longer than the receiver's %d bytes", errBinaryAborted, f.Path, maxReceivedPath)
-	}
 	n, err := b.receive(ctx, []release.File{f}, []int{progress.Index}, &progress)
 	if err == nil && n != 1 {
 		err = fmt.Errorf("%w: /next/%s was not verified", errBinaryAborted, f.Path)
@@ -233,7 +231,7 @@ func (b *Board) sendBatch(ctx context.Context, tree *release.Tree, indexes []int
 const maxReceivedPath = window - 4
 
 // window is how many bytes the host sends before the board replies to them.
-// It is what the ESP8266's UART receive buffer holds: stdin_ringbuf in
+// It is the capacity of the ESP8266's UART receive buffer: stdin_ringbuf in
 // ports/esp8266/esp_mphal.c has 256 bytes, and ringbuf_put in py/ringbuf.h
 // keeps one empty. So the board drops no bytes while it is busy.
 const window = 255
@@ -301,7 +299,7 @@ type windowed struct {
 	verified func(release.File)
 }
 
-// reply is what the board prints after it reads a unit: 4 hex digits
+// reply is the text the board prints after it reads a unit: 4 hex digits
 // of a block's SHA-256, or "." and a file's whole SHA-256.
 type reply struct {
 	expect string

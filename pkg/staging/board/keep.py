@@ -31,6 +31,8 @@ def _kp(s, d, m):
     g = [None] * len(m)
     o = {}
     u = []
+
+    # First, the file of s at the line's own path.
     for i in range(len(m)):
         e = m[i]
         a = s + '/' + e[8:]
@@ -43,11 +45,15 @@ def _kp(s, d, m):
             o[x] = a
         if x != e[:8] or not _k1(a, d + '/' + e[8:], e, g, i):
             u.append(i)
+
+    # Then a file at another line's path: swapped or repeated content.
     if u:
         for i in u[:]:
             a = o.get(m[i][:8])
             if a and _k1(a, d + '/' + m[i][8:], m[i], g, i):
                 u.remove(i)
+
+    # Then the files at paths that m does not name: moved files.
     if u:
         n = set([e[8:] for e in m])
         for q in _kw(s):
@@ -57,6 +63,7 @@ def _kp(s, d, m):
             for i in u[:]:
                 if m[i][:8] == x and _k1(s + '/' + q, d + '/' + m[i][8:], m[i], g, i):
                     u.remove(i)
+
     for i in u:
         print(i, end=' ')
     h = _h.sha256()
